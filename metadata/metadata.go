@@ -1,0 +1,245 @@
+// Package metadata models OCF resource-agent meta-data (ra-api-1) and holds
+// routeha's one table of parameters and actions.
+//
+// Everything that describes a parameter - the meta-data XML that Pacemaker
+// reads, defaults, syntax checks, the README table and the man page - is
+// derived from the table in routeha.go, so the five can never disagree.
+package metadata
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ContentType is the type of a parameter's value, as ra-api-1.dtd allows it.
+type ContentType string
+
+// The content types ra-api-1.dtd accepts. "select" exists in OCF 1.1 but
+// Debian's ocf-tester validates against the older DTD, which refuses it.
+const (
+	String  ContentType = "string"
+	Integer ContentType = "integer"
+	Boolean ContentType = "boolean"
+	Time    ContentType = "time"
+)
+
+// Param describes one OCF_RESKEY_<Name> parameter.
+type Param struct {
+	Name      string
+	Shortdesc string
+	Longdesc  string
+	Type      ContentType
+	// Default is the literal default, advertised in the meta-data and used
+	// when the parameter is unset. Empty means "no literal default".
+	Default string
+	// DefaultDoc describes a computed default (such as "ip/32") for humans;
+	// it is not part of the XML, where only literal defaults belong.
+	DefaultDoc string
+	Required   bool
+	Unique     bool
+	// Choices, when set, lists the only values accepted (matched exactly).
+	Choices []string
+	// Check validates the syntax of a set value; nil means any value.
+	Check func(value string) error
+	// AliasOf names the parameter this one is a deprecated alias of.
+	AliasOf string
+	// NoEffect marks a parameter accepted only so that configurations written
+	// for another agent validate; setting it changes nothing.
+	NoEffect bool
+}
+
+// Action describes one action advertised in the meta-data.
+type Action struct {
+	Name     string
+	Timeout  time.Duration
+	Interval time.Duration // zero: not advertised
+	Depth    int
+	HasDepth bool
+}
+
+// Agent is the whole meta-data of a resource agent.
+type Agent struct {
+	Name      string
+	Version   string
+	Shortdesc string
+	Longdesc  string
+	Params    []Param
+	Actions   []Action
+}
+
+// Param returns the named parameter and whether it exists.
+func (a *Agent) Param(name string) (Param, bool) {
+	for _, p := range a.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// ActionTimeout returns the advertised timeout of the named action, the
+// default Pacemaker uses when the configuration gives none.
+func (a *Agent) ActionTimeout(name string) (time.Duration, bool) {
+	for _, act := range a.Actions {
+		if act.Name == name {
+			return act.Timeout, true
+		}
+	}
+	return 0, false
+}
+
+// ParamError says which parameter has which bad value and why. Its message
+// is the one sentence an operator sees in crm_mon.
+type ParamError struct {
+	Param  string
+	Value  string
+	Reason string
+}
+
+func (e *ParamError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("parameter %s: %s", e.Param, e.Reason)
+	}
+	return fmt.Sprintf("parameter %s=%q: %s", e.Param, printable(e.Value), e.Reason)
+}
+
+// printable shortens and sanitises a value for an exit reason, which
+// Pacemaker keeps on one line of limited length.
+func printable(v string) string {
+	const max = 80
+	v = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, v)
+	if len(v) > max {
+		v = v[:max] + "..."
+	}
+	return v
+}
+
+// Values are parameter values after defaults and syntax checks.
+type Values struct {
+	values map[string]string
+	set    map[string]bool
+}
+
+// Get returns the value of a parameter (its default when unset).
+func (v Values) Get(name string) string { return v.values[name] }
+
+// IsSet reports whether the parameter was given explicitly.
+func (v Values) IsSet(name string) bool { return v.set[name] }
+
+// Bool returns a boolean parameter; Parse has already checked its syntax.
+func (v Values) Bool(name string) bool {
+	b, _ := ParseBool(v.values[name])
+	return b
+}
+
+// SetNames lists the parameters given explicitly, sorted.
+func (v Values) SetNames() []string {
+	names := make([]string, 0, len(v.set))
+	for n := range v.set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ParseBool accepts the spellings ocf-shellfuncs' ocf_is_true accepts.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on", "y":
+		return true, nil
+	case "0", "false", "no", "off", "n":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean (use true or false)")
+}
+
+// Parse reads every parameter of the table through lookup (which reports
+// whether a parameter is set), resolves aliases, applies defaults and runs
+// each parameter's checks. The first problem found is returned as a
+// *ParamError; parameters are checked in table order so the answer is stable.
+func (a *Agent) Parse(lookup func(name string) (string, bool)) (Values, error) {
+	v := Values{values: map[string]string{}, set: map[string]bool{}}
+	for _, p := range a.Params {
+		val, ok := lookup(p.Name)
+		if ok && val == "" {
+			// Pacemaker passes an empty string for a parameter that was
+			// set to nothing; treat it as unset, as shell agents do.
+			ok = false
+		}
+		if ok {
+			v.values[p.Name] = val
+			v.set[p.Name] = true
+		} else {
+			v.values[p.Name] = p.Default
+		}
+	}
+	// Aliases fill their target when the target itself is unset.
+	for _, p := range a.Params {
+		if p.AliasOf == "" || !v.set[p.Name] {
+			continue
+		}
+		if v.set[p.AliasOf] && v.values[p.AliasOf] != v.values[p.Name] {
+			return Values{}, &ParamError{Param: p.Name, Value: v.values[p.Name],
+				Reason: fmt.Sprintf("is a deprecated alias of %s, which is set to a different value", p.AliasOf)}
+		}
+		if !v.set[p.AliasOf] {
+			v.values[p.AliasOf] = v.values[p.Name]
+			v.set[p.AliasOf] = true
+		}
+	}
+	for _, p := range a.Params {
+		if err := p.check(v.values[p.Name], v.set[p.Name]); err != nil {
+			return Values{}, err
+		}
+	}
+	return v, nil
+}
+
+func (p Param) check(val string, set bool) error {
+	if !set {
+		if p.Required && p.Default == "" {
+			return &ParamError{Param: p.Name, Reason: "is required but not set"}
+		}
+		return nil
+	}
+	fail := func(reason string) error { return &ParamError{Param: p.Name, Value: val, Reason: reason} }
+	if strings.ContainsRune(val, 0) {
+		return fail("contains a NUL byte")
+	}
+	switch p.Type {
+	case Boolean:
+		if _, err := ParseBool(val); err != nil {
+			return fail(err.Error())
+		}
+	case Integer:
+		if _, err := strconv.ParseInt(val, 10, 64); err != nil {
+			return fail("is not an integer")
+		}
+	}
+	if len(p.Choices) > 0 {
+		ok := false
+		for _, c := range p.Choices {
+			if val == c {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return fail("must be one of " + strings.Join(p.Choices, ", "))
+		}
+	}
+	if p.Check != nil {
+		if err := p.Check(val); err != nil {
+			return fail(err.Error())
+		}
+	}
+	return nil
+}

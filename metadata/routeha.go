@@ -1,0 +1,279 @@
+package metadata
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Names of routeha's parameters, for the code that reads them.
+const (
+	ParamIP               = "ip"
+	ParamAddress          = "address"
+	ParamRoutingTable     = "routing_table"
+	ParamDestinationCIDR  = "destination_cidr"
+	ParamInterface        = "interface"
+	ParamIflabel          = "iflabel"
+	ParamLookupType       = "lookup_type"
+	ParamSourceDestCheck  = "source_dest_check"
+	ParamCreateRoute      = "create_route"
+	ParamRegion           = "region"
+	ParamProfile          = "profile"
+	ParamEndpoint         = "endpoint"
+	ParamAuthType         = "auth_type"
+	ParamRoutingTableRole = "routing_table_role"
+)
+
+// Values of lookup_type, source_dest_check and auth_type.
+const (
+	LookupENI      = "NetworkInterfaceId"
+	LookupInstance = "InstanceId"
+
+	SourceDestIgnore  = "ignore"
+	SourceDestVerify  = "verify"
+	SourceDestDisable = "disable"
+
+	AuthKey  = "key"
+	AuthRole = "role"
+)
+
+var (
+	tableIDPattern = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+	ifnamePattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
+)
+
+// Routeha returns routeha's meta-data: the one table of its parameters and
+// actions. It is a function, not a package variable, so nothing can change
+// the table behind another caller's back.
+func Routeha(version string) *Agent {
+	return &Agent{
+		Name:      "routeha",
+		Version:   version,
+		Shortdesc: "Virtual IP on AWS EC2 that fails over by rewriting VPC route tables",
+		Longdesc: "routeha moves a virtual IP between EC2 instances in different Availability Zones " +
+			"by pointing a route for it in one or more VPC route tables at the instance that holds it " +
+			"(Routing-Based HA). The IP lies outside the VPC's CIDR and lives on this node's loopback " +
+			"(lo:0) by default. start points every table at this node and adds the IP; monitor checks " +
+			"both the IP and every table with one DescribeRouteTables request; stop removes the IP and " +
+			"needs no AWS API. Parameter names follow ocf:heartbeat:aws-vpc-move-ip, so a configuration " +
+			"written for it works by changing the agent name.",
+		Params:  routehaParams(),
+		Actions: routehaActions(),
+	}
+}
+
+func routehaActions() []Action {
+	return []Action{
+		{Name: "start", Timeout: 60 * time.Second},
+		{Name: "stop", Timeout: 30 * time.Second},
+		{Name: "monitor", Timeout: 30 * time.Second, Interval: 10 * time.Second, Depth: 0, HasDepth: true},
+		{Name: "validate-all", Timeout: 30 * time.Second},
+		{Name: "meta-data", Timeout: 5 * time.Second},
+		{Name: "usage", Timeout: 5 * time.Second},
+	}
+}
+
+func routehaParams() []Param {
+	noEffect := func(name, was string) Param {
+		return Param{
+			Name:      name,
+			Shortdesc: "Accepted for aws-vpc-move-ip compatibility; no effect",
+			Longdesc: "Accepted so that a configuration written for ocf:heartbeat:aws-vpc-move-ip " +
+				"validates unchanged. It has no effect: " + was,
+			Type:     String,
+			NoEffect: true,
+		}
+	}
+	return []Param{
+		{
+			Name:      ParamIP,
+			Shortdesc: "Virtual IP address",
+			Longdesc: "The virtual IP (IPv4 or IPv6) that clients use. It should lie outside the " +
+				"VPC's CIDR blocks: AWS routes addresses inside the VPC locally and ignores route " +
+				"tables for them.",
+			Type: String, Required: true, Unique: true,
+			Check: checkIP,
+		},
+		{
+			Name:      ParamAddress,
+			Shortdesc: "Deprecated alias of ip",
+			Longdesc:  "Deprecated alias of ip, accepted as aws-vpc-move-ip accepts it.",
+			Type:      String, AliasOf: ParamIP,
+		},
+		{
+			Name:      ParamRoutingTable,
+			Shortdesc: "VPC route table IDs, comma separated",
+			Longdesc: "The route tables whose route for destination_cidr follows this resource " +
+				"(rtb- followed by 8 or 17 hex digits), separated by commas. All are updated " +
+				"concurrently and read back in one request.",
+			Type: String, Required: true,
+			Check: func(v string) error { _, err := ParseTableIDs(v); return err },
+		},
+		{
+			Name:      ParamDestinationCIDR,
+			Shortdesc: "Route destination",
+			Longdesc: "The destination of the route to move. It must contain ip. The default is " +
+				"the ip alone: ip/32 for IPv4, ip/128 for IPv6.",
+			Type: String, DefaultDoc: "ip/32 (IPv4) or ip/128 (IPv6)",
+			Check: checkCIDR,
+		},
+		{
+			Name:      ParamInterface,
+			Shortdesc: "Interface that holds the IP",
+			Longdesc:  "The network interface the virtual IP is added to. lo keeps it off the wire, as the Routing-Based HA pattern wants.",
+			Type:      String, Default: "lo",
+			Check: func(v string) error {
+				if !ifnamePattern.MatchString(v) {
+					return errors.New("is not a network interface name (1 to 15 of A-Z a-z 0-9 _ . : -)")
+				}
+				return nil
+			},
+		},
+		{
+			Name:      ParamIflabel,
+			Shortdesc: "Address label suffix",
+			Longdesc:  "Label suffix for an IPv4 VIP, giving interface:iflabel (lo:0). The whole label is at most 15 characters. Unused for IPv6, which has no labels.",
+			Type:      String, Default: "0",
+			Check: func(v string) error {
+				if !ifnamePattern.MatchString(v) {
+					return errors.New("is not a label (1 to 15 of A-Z a-z 0-9 _ . : -)")
+				}
+				return nil
+			},
+		},
+		{
+			Name:      ParamLookupType,
+			Shortdesc: "Route target kind",
+			Longdesc: "What the route points at: NetworkInterfaceId (this instance's primary ENI, " +
+				"which survives instance-type changes) or InstanceId. monitor accepts either as " +
+				"pointing here.",
+			Type: String, Default: LookupENI,
+			Choices: []string{LookupENI, LookupInstance},
+		},
+		{
+			Name:      ParamSourceDestCheck,
+			Shortdesc: "Source/destination check handling",
+			Longdesc: "An instance forwards packets for the VIP only with the source/destination " +
+				"check off. verify: validate-all and start fail when it is on. disable: start turns " +
+				"it off (needs ec2:ModifyNetworkInterfaceAttribute). ignore: not checked.",
+			Type: String, Default: SourceDestVerify,
+			Choices: []string{SourceDestIgnore, SourceDestVerify, SourceDestDisable},
+		},
+		{
+			Name:      ParamCreateRoute,
+			Shortdesc: "Create a missing route",
+			Longdesc:  "When a table has no route for destination_cidr, start creates it (CreateRoute). When false, a missing route is a configuration error.",
+			Type:      Boolean, Default: "true",
+		},
+		{
+			Name:      ParamRegion,
+			Shortdesc: "AWS region",
+			Longdesc:  "The AWS region of the route tables. The default is this instance's region, from the instance metadata service.",
+			Type:      String, DefaultDoc: "this instance's region (IMDS)",
+			Check: func(v string) error {
+				if !regionPattern.MatchString(v) {
+					return errors.New("is not an AWS region name such as eu-west-1")
+				}
+				return nil
+			},
+		},
+		{
+			Name:      ParamProfile,
+			Shortdesc: "AWS shared config profile",
+			Longdesc:  "A profile from the AWS shared config and credentials files. The default is the SDK's default chain (environment, then the instance profile).",
+			Type:      String, DefaultDoc: "the SDK's default credential chain",
+		},
+		{
+			Name:      ParamEndpoint,
+			Shortdesc: "EC2 API endpoint URL",
+			Longdesc:  "The EC2 API endpoint, for a VPC interface endpoint (https://vpce-....ec2.REGION.vpce.amazonaws.com). AWS_ENDPOINT_URL_EC2 is honoured when this is unset.",
+			Type:      String,
+			Check:     checkURL,
+		},
+		{
+			Name:      ParamAuthType,
+			Shortdesc: "Credentials source",
+			Longdesc:  "key: the profile (or the default chain); role: the instance profile only, ignoring profile.",
+			Type:      String, Default: AuthKey,
+			Choices: []string{AuthKey, AuthRole},
+		},
+		{
+			Name:      ParamRoutingTableRole,
+			Shortdesc: "IAM role for the route table calls",
+			Longdesc:  "The ARN of an IAM role assumed (STS AssumeRole) for the route table calls, as for a shared VPC owned by another account. The region and endpoint settings apply to it too.",
+			Type:      String,
+			Check: func(v string) error {
+				if !rolePattern.MatchString(v) {
+					return errors.New("is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
+				}
+				return nil
+			},
+		},
+		noEffect("awscli", "routeha calls the EC2 API itself and needs no aws CLI."),
+		noEffect("monapi", "routeha's monitor always checks the route tables."),
+		noEffect("curl_retries", "routeha retries within the action timeout."),
+		noEffect("curl_sleep", "routeha backs off within the action timeout."),
+		noEffect("awscli_timeout", "the action timeout bounds every API call."),
+	}
+}
+
+// ParseTableIDs splits a comma separated routing_table value, checking each
+// ID's syntax and refusing duplicates.
+func ParseTableIDs(v string) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, f := range strings.Split(v, ",") {
+		id := strings.TrimSpace(f)
+		if id == "" {
+			return nil, errors.New("has an empty entry")
+		}
+		if !tableIDPattern.MatchString(id) {
+			return nil, fmt.Errorf("entry %q is not a route table ID (rtb- and 8 or 17 hex digits)", printable(id))
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("lists %s twice", id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func checkIP(v string) error {
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Zone() != "" {
+		return errors.New("is not an IPv4 or IPv6 address")
+	}
+	if a.Is4In6() {
+		return errors.New("is an IPv4-mapped IPv6 address; give the IPv4 address")
+	}
+	if a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return errors.New("cannot be routed by a VPC route table (unspecified, loopback, link-local or multicast)")
+	}
+	return nil
+}
+
+func checkCIDR(v string) error {
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		return errors.New("is not a CIDR block (such as 192.0.2.10/32)")
+	}
+	if p.Masked() != p {
+		return fmt.Errorf("has host bits set; the network is %s", p.Masked())
+	}
+	return nil
+}
+
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("is not an http(s) URL")
+	}
+	return nil
+}

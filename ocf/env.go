@@ -1,0 +1,99 @@
+package ocf
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env is what Pacemaker tells an agent through its environment.
+type Env struct {
+	vars map[string]string
+}
+
+// NewEnv reads an environment in os.Environ form.
+func NewEnv(environ []string) *Env {
+	e := &Env{vars: make(map[string]string, len(environ))}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e.vars[k] = v
+		}
+	}
+	return e
+}
+
+// Get returns a raw environment variable.
+func (e *Env) Get(name string) (string, bool) {
+	v, ok := e.vars[name]
+	return v, ok
+}
+
+// Param returns OCF_RESKEY_<name>.
+func (e *Env) Param(name string) (string, bool) { return e.Get("OCF_RESKEY_" + name) }
+
+// Meta returns OCF_RESKEY_CRM_meta_<name>.
+func (e *Env) Meta(name string) (string, bool) { return e.Get("OCF_RESKEY_CRM_meta_" + name) }
+
+// Lookup returns a variable, or "" when unset; for optional settings.
+func (e *Env) Lookup(name string) string { return e.vars[name] }
+
+// ResourceInstance is the resource's name (OCF_RESOURCE_INSTANCE), used to
+// tag logs and to keep per-resource state apart. Clones get their ":N"
+// suffix stripped, as ocf-shellfuncs does for state files.
+func (e *Env) ResourceInstance() string {
+	v := e.vars["OCF_RESOURCE_INSTANCE"]
+	if v == "" {
+		return "default"
+	}
+	return v
+}
+
+// Timeout is OCF_RESKEY_CRM_meta_timeout (milliseconds), or ok=false when
+// Pacemaker did not set it (a manual run or ocf-tester).
+func (e *Env) Timeout() (time.Duration, bool) {
+	return e.millis("timeout")
+}
+
+// Interval is the monitor interval (OCF_RESKEY_CRM_meta_interval, ms).
+func (e *Env) Interval() time.Duration {
+	d, _ := e.millis("interval")
+	return d
+}
+
+func (e *Env) millis(name string) (time.Duration, bool) {
+	v, ok := e.Meta(name)
+	if !ok || v == "" {
+		return 0, false
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms < 0 {
+		return 0, false
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
+
+// IsProbe reports whether a monitor is a probe: a one-off with interval 0
+// that Pacemaker runs to learn a resource's state (ocf_is_probe). A probe
+// must never change anything.
+func (e *Env) IsProbe(action string) bool {
+	return action == "monitor" && e.Interval() == 0
+}
+
+// RscTmp is the directory for per-resource state that must not survive a
+// reboot (HA_RSCTMP, default /run/resource-agents as in ocf-shellfuncs).
+func (e *Env) RscTmp() string {
+	if v := e.vars["HA_RSCTMP"]; v != "" {
+		return v
+	}
+	return "/run/resource-agents"
+}
+
+// Debug reports whether debug logging is on (HA_debug or HA_DEBUG not 0).
+func (e *Env) Debug() bool {
+	for _, k := range []string{"HA_debug", "HA_DEBUG"} {
+		if v := e.vars[k]; v != "" && v != "0" && !strings.EqualFold(v, "false") && !strings.EqualFold(v, "no") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,79 @@
+// Package ocf implements the Open Cluster Framework resource agent protocol
+// (OCF 1.1) for an agent written in Go: exit codes, exit reasons, action
+// dispatch, OCF_RESKEY_* and CRM_meta_* parsing, probe detection, deadlines
+// and logging the way ocf-shellfuncs does it. It knows nothing of any cloud.
+package ocf
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ExitCode is an OCF return code.
+type ExitCode int
+
+// OCF 1.1 return codes.
+const (
+	Success          ExitCode = 0 // OCF_SUCCESS
+	ErrGeneric       ExitCode = 1 // OCF_ERR_GENERIC: soft error, may be retried or recovered here
+	ErrArgs          ExitCode = 2 // OCF_ERR_ARGS: wrong invocation
+	ErrUnimplemented ExitCode = 3 // OCF_ERR_UNIMPLEMENTED: unknown action
+	ErrPerm          ExitCode = 4 // OCF_ERR_PERM: insufficient privilege
+	ErrInstalled     ExitCode = 5 // OCF_ERR_INSTALLED: this node cannot run the resource
+	ErrConfigured    ExitCode = 6 // OCF_ERR_CONFIGURED: the configuration is wrong everywhere
+	NotRunning       ExitCode = 7 // OCF_NOT_RUNNING: cleanly stopped
+)
+
+var codeNames = map[ExitCode]string{
+	Success: "OCF_SUCCESS", ErrGeneric: "OCF_ERR_GENERIC", ErrArgs: "OCF_ERR_ARGS",
+	ErrUnimplemented: "OCF_ERR_UNIMPLEMENTED", ErrPerm: "OCF_ERR_PERM",
+	ErrInstalled: "OCF_ERR_INSTALLED", ErrConfigured: "OCF_ERR_CONFIGURED", NotRunning: "OCF_NOT_RUNNING",
+}
+
+func (c ExitCode) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("exit code %d", int(c))
+}
+
+// Error is an action's result other than success: the exit code and the one
+// sentence Pacemaker shows as the exit reason. Err keeps the cause for
+// errors.Is/As.
+type Error struct {
+	Code   ExitCode
+	Reason string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Code.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code. A %w verb in format keeps
+// the wrapped error reachable through errors.Is and errors.As.
+func Errorf(code ExitCode, format string, args ...any) *Error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Reason: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// CodeOf maps an action's error to its exit code: nil is success, an *Error
+// anywhere in the chain gives its code, anything else is a generic error.
+func CodeOf(err error) ExitCode {
+	if err == nil {
+		return Success
+	}
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe.Code
+	}
+	return ErrGeneric
+}

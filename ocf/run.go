@@ -1,0 +1,166 @@
+package ocf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Request is one invocation of an action.
+type Request struct {
+	Action string
+	Env    *Env
+	Log    *Logger
+	// Timeout is the action's whole budget: CRM_meta_timeout, or the
+	// action's advertised default when Pacemaker did not give one.
+	Timeout time.Duration
+	// Probe is true for a monitor with interval 0; it must change nothing.
+	Probe  bool
+	Stdout io.Writer
+}
+
+// Handler runs an action. It returns nil for success or an error whose
+// *Error (if any) carries the exit code and reason; see CodeOf.
+type Handler func(ctx context.Context, r *Request) error
+
+// Action is one action an agent implements.
+type Action struct {
+	Name string
+	// Timeout is the default budget when CRM_meta_timeout is unset.
+	Timeout time.Duration
+	Handler Handler
+}
+
+// Agent declares an OCF resource agent: its name, its meta-data and its
+// actions. Run dispatches to it. meta-data and usage are built in.
+type Agent struct {
+	Name     string
+	MetaData func() []byte
+	Actions  []Action
+	// Commands are non-OCF subcommands for humans (such as "status"); they
+	// get the raw arguments after the command name.
+	Commands map[string]func(ctx context.Context, args []string, env *Env, stdout, stderr io.Writer) ExitCode
+}
+
+// Aliases Pacemaker and humans use for the same action.
+var actionAliases = map[string]string{"validate": "validate-all", "help": "usage"}
+
+// Margin is how long before Pacemaker's own timeout an action gives up, so
+// that it exits with its own reason instead of being killed without one.
+func Margin(timeout time.Duration) time.Duration {
+	m := timeout / 10
+	if m > 2*time.Second {
+		m = 2 * time.Second
+	}
+	return m
+}
+
+// Run executes the action named in args[1] and returns its exit code.
+// args and environ are os.Args and os.Environ; stdout and stderr receive
+// meta-data and exit reasons.
+func Run(ctx context.Context, agent *Agent, args []string, environ []string, stdout, stderr io.Writer) ExitCode {
+	env := NewEnv(environ)
+	if len(args) < 2 {
+		fmt.Fprint(stderr, agent.usage())
+		return ErrArgs
+	}
+	name := args[1]
+	if cmd, ok := agent.Commands[name]; ok {
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		return cmd(ctx, args[2:], env, stdout, stderr)
+	}
+	if alias, ok := actionAliases[name]; ok {
+		name = alias
+	}
+	switch name {
+	case "meta-data":
+		_, _ = stdout.Write(agent.MetaData())
+		return Success
+	case "usage":
+		fmt.Fprint(stdout, agent.usage())
+		return Success
+	}
+	act, ok := agent.find(name)
+	if !ok {
+		fmt.Fprint(stderr, agent.usage())
+		exitReason(stderr, fmt.Sprintf("unknown action %q", printable(name)))
+		return ErrUnimplemented
+	}
+
+	timeout, fromPacemaker := env.Timeout()
+	if !fromPacemaker || timeout <= 0 {
+		timeout = act.Timeout
+	}
+	log := NewLogger(agent.Name+"("+env.ResourceInstance()+")", env, stderr)
+	defer log.Close()
+	req := &Request{Action: name, Env: env, Log: log, Timeout: timeout, Probe: env.IsProbe(name), Stdout: stdout}
+
+	// Pacemaker sends SIGTERM when an action overruns; end it cleanly.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout-Margin(timeout))
+	defer cancel()
+
+	start := time.Now()
+	err := act.Handler(ctx, req)
+	code := CodeOf(err)
+	log.Debugf("%s finished in %s: %s", name, time.Since(start).Round(time.Millisecond), code)
+	if err != nil {
+		reason := err.Error()
+		if code == NotRunning {
+			log.Infof("%s: %s", name, reason)
+		} else {
+			log.Errorf("%s: %s", name, reason)
+		}
+		exitReason(stderr, reason)
+	}
+	return code
+}
+
+// exitReason prints the line pacemaker-execd turns into the operation's
+// exit reason (ocf_exit_reason). It is kept on one line.
+func exitReason(w io.Writer, reason string) {
+	reason = strings.ReplaceAll(strings.TrimSpace(reason), "\n", " ")
+	fmt.Fprintf(w, "ocf-exit-reason:%s\n", reason)
+}
+
+func printable(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+func (a *Agent) find(name string) (Action, bool) {
+	for _, act := range a.Actions {
+		if act.Name == name {
+			return act, true
+		}
+	}
+	return Action{}, false
+}
+
+func (a *Agent) usage() string {
+	names := []string{"meta-data", "usage"}
+	for _, act := range a.Actions {
+		names = append(names, act.Name)
+	}
+	sort.Strings(names)
+	var cmds []string
+	for c := range a.Commands {
+		cmds = append(cmds, c)
+	}
+	sort.Strings(cmds)
+	s := fmt.Sprintf("usage: %s {%s}\n", a.Name, strings.Join(names, "|"))
+	for _, c := range cmds {
+		s += fmt.Sprintf("       %s %s [flags]   (for humans; see --help)\n", a.Name, c)
+	}
+	return s
+}
