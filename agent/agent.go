@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/suzlab/routeha/metadata"
+	"github.com/suzlab/routeha/ocf"
+)
+
+// Provider is the OCF provider routeha is installed under.
+const Provider = "suzlab"
+
+// Agent is routeha: its meta-data and the adapters it acts through.
+type Agent struct {
+	meta     *metadata.Agent
+	adapters Adapters
+}
+
+// New returns routeha over the given adapters.
+func New(version string, adapters Adapters) *Agent {
+	return &Agent{meta: metadata.Routeha(version), adapters: adapters}
+}
+
+// Definition declares routeha to the ocf package: the meta-data and one
+// handler per action, the shape of resource-agents' ocf.py Agent.
+func (a *Agent) Definition() *ocf.Agent {
+	timeout := func(name string) time.Duration { t, _ := a.meta.ActionTimeout(name); return t }
+	return &ocf.Agent{
+		Name:     a.meta.Name,
+		MetaData: a.meta.XML,
+		Actions: []ocf.Action{
+			{Name: "start", Timeout: timeout("start"), Handler: a.handle(a.Start)},
+			{Name: "stop", Timeout: timeout("stop"), Handler: a.stopHandler},
+			{Name: "monitor", Timeout: timeout("monitor"), Handler: a.handle(a.Monitor)},
+			{Name: "validate-all", Timeout: timeout("validate-all"), Handler: a.handle(a.Validate)},
+		},
+	}
+}
+
+// Meta returns the meta-data table.
+func (a *Agent) Meta() *metadata.Agent { return a.meta }
+
+// action is an action over a parsed configuration.
+type action func(ctx context.Context, r *ocf.Request, cfg *Config) error
+
+func (a *Agent) handle(act action) ocf.Handler {
+	return func(ctx context.Context, r *ocf.Request) error {
+		cfg, err := ParseConfig(a.meta, r.Env)
+		if err != nil {
+			return err
+		}
+		a.logIgnored(r.Log, cfg)
+		return act(ctx, r, cfg)
+	}
+}
+
+// logIgnored says once per action which aws-vpc-move-ip parameters were
+// set but have no effect here, so a migrated configuration explains itself.
+func (a *Agent) logIgnored(log *ocf.Logger, cfg *Config) {
+	for _, name := range cfg.Values.SetNames() {
+		if p, ok := a.meta.Param(name); ok && p.NoEffect {
+			log.Infof("parameter %s is accepted for aws-vpc-move-ip compatibility and has no effect", name)
+		}
+	}
+}
+
+// apiFailure turns an adapter error into the action's result: IAM denials
+// are OCF_ERR_PERM, a missing table is a configuration error, anything
+// else (throttling, outages, timeouts) is a generic, recoverable error.
+func apiFailure(ctx context.Context, what string, err error) error {
+	switch KindOf(err) {
+	case KindDenied:
+		return ocf.Errorf(ocf.ErrPerm, "%s: permission denied (%w); grant it in the node's IAM policy", what, err)
+	case KindTableNotFound:
+		return ocf.Errorf(ocf.ErrConfigured, "%s: %w; check routing_table", what, err)
+	}
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return ocf.Errorf(ocf.ErrGeneric, "%s: no answer within the action timeout: %w", what, err)
+	}
+	return ocf.Errorf(ocf.ErrGeneric, "%s: %w", what, err)
+}
+
+func describeTables(n int) string {
+	if n == 1 {
+		return "1 route table"
+	}
+	return fmt.Sprintf("%d route tables", n)
+}

@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/suzlab/routeha/ocf"
+)
+
+// Monitor answers whether the VIP is served by this node:
+//
+//	0  the VIP is on the interface and every table routes it here
+//	7  the VIP is not on the interface, or no table routes it here
+//	1  the tables cannot be read in time, or they disagree
+//
+// It reads the VIP first with netlink: with the VIP absent the answer is 7
+// whatever the tables say, so a probe on a standby node costs no API call
+// and answers even while the EC2 API is down. With the VIP present it makes
+// exactly one DescribeRouteTables request for all tables; the identity
+// comes from the per-resource cache. It never changes anything.
+func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error {
+	vip := a.adapters.VIP()
+	has, err := vip.Has(ctx, cfg.Address)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot read the addresses of %s: %w", cfg.Address.Interface, err)
+	}
+	if !has {
+		return ocf.Errorf(ocf.NotRunning, "%s is not on %s", cfg.IP, cfg.Address.Interface)
+	}
+	self, err := a.adapters.Identity(cfg).Self(ctx)
+	if err != nil {
+		return identityFailure(ctx, err)
+	}
+	routes, err := a.adapters.Routes(ctx, cfg, self)
+	if err != nil {
+		return apiFailure(ctx, "EC2 client", err)
+	}
+	tables, err := routes.Tables(ctx, cfg.Tables)
+	if err != nil {
+		return apiFailure(ctx, "cannot read route tables", err)
+	}
+	if err := checkTablesPresent(cfg, tables); err != nil {
+		return err
+	}
+	states := evaluate(cfg.Destination, self, tables)
+	switch countHere(states) {
+	case len(states):
+		r.Log.Debugf("%s; %s is on %s", summary(cfg.Destination, states), cfg.IP, cfg.Address.Label)
+		return nil
+	case 0:
+		return ocf.Errorf(ocf.NotRunning, "%s is on %s but %s", cfg.IP, cfg.Address.Interface,
+			summary(cfg.Destination, states))
+	default:
+		return ocf.Errorf(ocf.ErrGeneric, "%s", summary(cfg.Destination, states))
+	}
+}
+
+// checkTablesPresent fails when the answer lacks a configured table; EC2
+// answers InvalidRouteTableID.NotFound instead, but not every endpoint does.
+func checkTablesPresent(cfg *Config, tables []Table) error {
+	got := make(map[string]bool, len(tables))
+	for _, t := range tables {
+		got[t.ID] = true
+	}
+	for _, id := range cfg.Tables {
+		if !got[id] {
+			return ocf.Errorf(ocf.ErrConfigured, "route table %s does not exist; check routing_table", id)
+		}
+	}
+	return nil
+}
+
+func identityFailure(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot learn this instance's identity from the instance metadata service within the action timeout: %w", err)
+	}
+	return ocf.Errorf(ocf.ErrGeneric, "cannot learn this instance's identity from the instance metadata service: %w", err)
+}
+

@@ -1,0 +1,169 @@
+// Package agent is routeha's behaviour: what start, stop, monitor and
+// validate-all do, written over three small interfaces (Identity, Routes,
+// VIP) so that it can be tested without AWS or root, and so that the real
+// adapters in internal/ stay thin.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Self is this instance as the instance metadata service describes it.
+type Self struct {
+	InstanceID string `json:"instance_id"`
+	Region     string `json:"region"`
+	AZ         string `json:"availability_zone"`
+	// PrimaryENI is the network interface of device 0, the route target
+	// for lookup_type=NetworkInterfaceId.
+	PrimaryENI string `json:"primary_eni"`
+	// ENIs are all of the instance's network interfaces; a route to any of
+	// them reaches this instance.
+	ENIs  []string `json:"enis"`
+	VPCID string   `json:"vpc_id"`
+}
+
+// Owns reports whether a route target (instance id and/or ENI id, either
+// may be empty: some EC2 implementations fill only one) is this instance.
+func (s Self) Owns(instanceID, eni string) bool {
+	if instanceID != "" && instanceID == s.InstanceID {
+		return true
+	}
+	for _, e := range s.ENIs {
+		if eni != "" && eni == e {
+			return true
+		}
+	}
+	return false
+}
+
+// Identity tells who this node is. Implementations cache what does not
+// change while the instance runs, so a steady-state monitor asks nothing.
+type Identity interface {
+	Self(ctx context.Context) (Self, error)
+}
+
+// Route is one route of a table, reduced to what routeha needs.
+type Route struct {
+	Destination netip.Prefix
+	InstanceID  string
+	ENI         string
+	// Gateway is any other kind of target (igw-, nat-, pcx-, local, ...).
+	Gateway string
+	// Blackhole is true when the route's target no longer exists.
+	Blackhole bool
+}
+
+// Table is one VPC route table.
+type Table struct {
+	ID      string
+	VPCID   string
+	Routes  []Route
+	Subnets []string
+	Main    bool
+}
+
+// Target is what a route points at.
+type Target struct {
+	InstanceID string // set for lookup_type=InstanceId
+	ENI        string // set for lookup_type=NetworkInterfaceId
+}
+
+func (t Target) String() string {
+	if t.ENI != "" {
+		return t.ENI
+	}
+	return t.InstanceID
+}
+
+// Write is one route change. Create selects CreateRoute over ReplaceRoute.
+// DryRun asks only whether the caller is allowed to make it.
+type Write struct {
+	Table       string
+	Destination netip.Prefix
+	Target      Target
+	Create      bool
+	DryRun      bool
+}
+
+// Routes reads and writes VPC route tables and the attributes around them.
+type Routes interface {
+	// Tables describes the given tables in one request.
+	Tables(ctx context.Context, ids []string) ([]Table, error)
+	// Write creates or replaces a route. A DryRun that would succeed
+	// returns nil.
+	Write(ctx context.Context, w Write) error
+	// VPCCIDRs lists a VPC's IPv4 and IPv6 CIDR blocks.
+	VPCCIDRs(ctx context.Context, vpcID string) ([]netip.Prefix, error)
+	// SourceDestCheck reports whether the check is on for an ENI.
+	SourceDestCheck(ctx context.Context, eni string) (bool, error)
+	// SetSourceDestCheck turns the check on or off for an ENI.
+	SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error
+}
+
+// Address is the VIP as it lives on an interface.
+type Address struct {
+	Prefix    netip.Prefix // the IP with /32 or /128
+	Interface string
+	Label     string // "lo:0"; empty for IPv6
+}
+
+// VIP manages the virtual IP on this node's interface.
+type VIP interface {
+	Has(ctx context.Context, a Address) (bool, error)
+	Add(ctx context.Context, a Address) error
+	Remove(ctx context.Context, a Address) error
+	// InterfaceExists reports whether the interface is present.
+	InterfaceExists(ctx context.Context, name string) (bool, error)
+}
+
+// ErrorKind classifies what an adapter's error means for the agent.
+type ErrorKind int
+
+// Error kinds; adapters map their own codes onto these.
+const (
+	KindOther         ErrorKind = iota
+	KindTableNotFound           // a route table does not exist
+	KindDenied                  // IAM refused the call
+	KindRouteExists             // CreateRoute found the route present
+	KindRouteNotFound           // ReplaceRoute found no route
+	KindBadTarget               // the target instance or ENI is not usable
+	KindTransient               // throttling, 5xx, timeouts: worth retrying
+	KindUnreadable              // the response was not what the API promises
+)
+
+// APIError is an adapter's error with its meaning for the agent.
+type APIError struct {
+	Kind ErrorKind
+	Op   string // "ReplaceRoute", "DescribeRouteTables", ...
+	Code string // the service's own error code, for the log and the reason
+	Err  error
+}
+
+func (e *APIError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s: %s: %v", e.Op, e.Code, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Op, e.Err)
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of an error, KindOther when it carries none.
+func KindOf(err error) ErrorKind {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Kind
+	}
+	return KindOther
+}
+
+// Adapters builds the three ports for one action. Routes is built after
+// Identity because its region may come from the instance's identity.
+type Adapters interface {
+	Identity(cfg *Config) Identity
+	Routes(ctx context.Context, cfg *Config, self Self) (Routes, error)
+	VIP() VIP
+}

@@ -1,0 +1,183 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/suzlab/routeha/ocf"
+)
+
+// Start makes this node serve the VIP: the VIP goes on the interface first
+// (so no packet routed here finds it missing), then every table's route is
+// pointed here concurrently, then the tables are read back until all of
+// them show this node. It is idempotent: tables already pointing here are
+// not written. Everything is bounded by the action's deadline.
+func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
+	self, err := a.adapters.Identity(cfg).Self(ctx)
+	if err != nil {
+		return identityFailure(ctx, err)
+	}
+	routes, err := a.adapters.Routes(ctx, cfg, self)
+	if err != nil {
+		return apiFailure(ctx, "EC2 client", err)
+	}
+	tables, err := routes.Tables(ctx, cfg.Tables)
+	if err != nil {
+		return apiFailure(ctx, "cannot read route tables", err)
+	}
+	if err := checkTables(cfg, self, tables); err != nil {
+		return err
+	}
+	if err := checkSourceDest(ctx, cfg, self, routes, true); err != nil {
+		return err
+	}
+	vip := a.adapters.VIP()
+	if err := vip.Add(ctx, cfg.Address); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot add %s to %s: %w", cfg.Address.Prefix, cfg.Address.Interface, err)
+	}
+
+	target := cfg.Target(self)
+	before := tables
+	for round := 1; ; round++ {
+		if err := a.pointTables(ctx, r, cfg, routes, target, before); err != nil {
+			return err
+		}
+		after, err := a.readBack(ctx, r, cfg, routes, self)
+		if err == nil {
+			r.Log.Infof("%s now routes %s to %s (%s)", describeTables(len(cfg.Tables)), cfg.Destination, target, self.InstanceID)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		// Some table points elsewhere after our write and after the
+		// read-back waited out eventual consistency: another writer. Two
+		// nodes starting at once must not fight until both time out, so
+		// the lower instance id keeps going and the other gives up.
+		if rival, mine := rivalOf(cfg, self, after); rival != "" && rival < mine {
+			return ocf.Errorf(ocf.ErrGeneric, "another node (%s) moved %s during start: %s", rival, cfg.Destination, summary(cfg.Destination, evaluate(cfg.Destination, self, after)))
+		}
+		r.Log.Warnf("round %d: %v; writing again", round, err)
+		before = after
+	}
+}
+
+// pointTables writes the route in every table that does not already point
+// at target, all at once.
+func (a *Agent) pointTables(ctx context.Context, r *ocf.Request, cfg *Config, routes Routes, target Target, tables []Table) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []string
+		code = ocf.Success
+	)
+	for _, t := range tables {
+		existing := routeFor(t, cfg.Destination)
+		if existing != nil && pointsAtTarget(*existing, target) {
+			r.Log.Debugf("%s already routes %s to %s", t.ID, cfg.Destination, target)
+			continue
+		}
+		if existing == nil && !cfg.CreateRoute {
+			return ocf.Errorf(ocf.ErrConfigured, "route table %s has no route for %s and create_route is false; create the route or set create_route=true", t.ID, cfg.Destination)
+		}
+		wg.Add(1)
+		go func(table string, create bool) {
+			defer wg.Done()
+			err := writeRoute(ctx, routes, Write{Table: table, Destination: cfg.Destination, Target: target, Create: create}, cfg.CreateRoute)
+			if err == nil {
+				r.Log.Debugf("%s: %s -> %s written", table, cfg.Destination, target)
+				return
+			}
+			res := apiFailure(ctx, "cannot point "+table+" at this node", err)
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, res.Error())
+			if c := ocf.CodeOf(res); code == ocf.Success || c == ocf.ErrPerm || c == ocf.ErrConfigured {
+				code = c
+			}
+		}(t.ID, existing == nil)
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return &ocf.Error{Code: code, Reason: strings.Join(errs, "; ")}
+	}
+	return nil
+}
+
+// writeRoute creates or replaces one route, switching to the other call
+// when the table changed under us (a route created or deleted meanwhile).
+func writeRoute(ctx context.Context, routes Routes, w Write, mayCreate bool) error {
+	err := routes.Write(ctx, w)
+	switch {
+	case err == nil:
+		return nil
+	case w.Create && KindOf(err) == KindRouteExists:
+		w.Create = false
+		return routes.Write(ctx, w)
+	case !w.Create && KindOf(err) == KindRouteNotFound && mayCreate:
+		w.Create = true
+		return routes.Write(ctx, w)
+	}
+	return err
+}
+
+// readBack polls the tables until every one shows this node, waiting out
+// EC2's eventual consistency with a short, growing pause. It returns the
+// last tables read and an error when they still disagree after a settling
+// period (or when the deadline comes).
+func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, routes Routes, self Self) ([]Table, error) {
+	const settle = 3 * time.Second // how long a stale read may plausibly last
+	pause := 50 * time.Millisecond
+	start := time.Now()
+	var last []Table
+	for {
+		tables, err := routes.Tables(ctx, cfg.Tables)
+		if err == nil {
+			last = tables
+			states := evaluate(cfg.Destination, self, tables)
+			if countHere(states) == len(states) {
+				return tables, nil
+			}
+			if time.Since(start) > settle {
+				return tables, fmt.Errorf("%s", summary(cfg.Destination, states))
+			}
+			r.Log.Debugf("read back: %s", summary(cfg.Destination, states))
+		} else if ctx.Err() != nil {
+			return last, apiFailure(ctx, "cannot read the route tables back", err)
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return last, ocf.Errorf(ocf.ErrGeneric, "route tables did not all show this node within the action timeout: %s",
+					summary(cfg.Destination, evaluate(cfg.Destination, self, last)))
+			}
+			return nil, apiFailure(ctx, "cannot read the route tables back", err)
+		case <-time.After(pause):
+		}
+		if pause < time.Second {
+			pause *= 2
+		}
+	}
+}
+
+// rivalOf returns the id of another node that a table now routes the VIP
+// to, if any, with this node's id of the same kind to compare it with:
+// instance ids where the route names one, ENI ids where it names only that.
+func rivalOf(cfg *Config, self Self, tables []Table) (rival, mine string) {
+	for _, t := range tables {
+		rt := routeFor(t, cfg.Destination)
+		if rt == nil || rt.Blackhole || self.Owns(rt.InstanceID, rt.ENI) {
+			continue
+		}
+		if rt.InstanceID != "" {
+			return rt.InstanceID, self.InstanceID
+		}
+		if rt.ENI != "" {
+			return rt.ENI, self.PrimaryENI
+		}
+	}
+	return "", ""
+}

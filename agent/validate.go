@@ -1,0 +1,108 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/suzlab/routeha/metadata"
+	"github.com/suzlab/routeha/ocf"
+)
+
+// Validate checks everything start needs without changing anything:
+// the parameters (6), the interface (5), the tables and the mistakes that
+// only show in a failover (6), the source/destination check (6), and with
+// DryRun that IAM allows each write start may make (4).
+//
+// Some EC2 endpoints ignore DryRun and perform the call. So that even then
+// nothing changes, ReplaceRoute is probed with the route's current target
+// (a no-op if performed), CreateRoute only where the route already exists
+// (performed, it fails), and the source/destination check with its
+// current value.
+func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error {
+	vip := a.adapters.VIP()
+	ok, err := vip.InterfaceExists(ctx, cfg.Address.Interface)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot list network interfaces: %w", err)
+	}
+	if !ok {
+		return ocf.Errorf(ocf.ErrInstalled, "interface %s does not exist on this node; check the interface parameter", cfg.Address.Interface)
+	}
+	self, err := a.adapters.Identity(cfg).Self(ctx)
+	if err != nil {
+		return identityFailure(ctx, err)
+	}
+	routes, err := a.adapters.Routes(ctx, cfg, self)
+	if err != nil {
+		return apiFailure(ctx, "EC2 client", err)
+	}
+	tables, err := routes.Tables(ctx, cfg.Tables)
+	if err != nil {
+		return apiFailure(ctx, "cannot read route tables", err)
+	}
+	if err := checkTables(cfg, self, tables); err != nil {
+		return err
+	}
+	if err := checkSourceDest(ctx, cfg, self, routes, false); err != nil {
+		return err
+	}
+	return a.checkPermissions(ctx, r, cfg, self, routes, tables)
+}
+
+func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Config, self Self, routes Routes, tables []Table) error {
+	for _, t := range tables {
+		existing := routeFor(t, cfg.Destination)
+		probe := Write{Table: t.ID, Destination: cfg.Destination, DryRun: true}
+		if existing != nil {
+			probe.Target = Target{InstanceID: existing.InstanceID, ENI: existing.ENI}
+			if probe.Target.ENI != "" {
+				probe.Target.InstanceID = ""
+			}
+		} else {
+			// Performed by an endpoint that ignores DryRun, this fails
+			// with "no such route" and changes nothing.
+			probe.Target = cfg.Target(self)
+		}
+		if probe.Target == (Target{}) {
+			r.Log.Warnf("%s routes %s to %s; ReplaceRoute permission not probed", t.ID, cfg.Destination, describeRoute(existing))
+			continue
+		}
+		if err := permitted(ctx, routes, probe, "ReplaceRoute"); err != nil {
+			return err
+		}
+		if cfg.CreateRoute {
+			if existing == nil {
+				r.Log.Infof("%s has no route for %s yet; CreateRoute permission not probed, since an endpoint that ignores DryRun would create it", t.ID, cfg.Destination)
+				continue
+			}
+			probe.Create = true
+			if err := permitted(ctx, routes, probe, "CreateRoute"); err != nil {
+				return err
+			}
+		}
+	}
+	if cfg.SourceDest == metadata.SourceDestDisable && self.PrimaryENI != "" {
+		on, err := routes.SourceDestCheck(ctx, self.PrimaryENI)
+		if err != nil {
+			return apiFailure(ctx, "cannot read the source/destination check of "+self.PrimaryENI, err)
+		}
+		if err := routes.SetSourceDestCheck(ctx, self.PrimaryENI, on, true); err != nil && !harmless(err) {
+			return apiFailure(ctx, "ec2:ModifyNetworkInterfaceAttribute on "+self.PrimaryENI, err)
+		}
+	}
+	return nil
+}
+
+// permitted runs one DryRun probe. Denied is OCF_ERR_PERM naming the call
+// and table; answers that show the endpoint performed the call anyway
+// (route exists / not found) prove the permission as well.
+func permitted(ctx context.Context, routes Routes, w Write, op string) error {
+	err := routes.Write(ctx, w)
+	if err == nil || harmless(err) {
+		return nil
+	}
+	return apiFailure(ctx, "ec2:"+op+" on "+w.Table, err)
+}
+
+func harmless(err error) bool {
+	k := KindOf(err)
+	return k == KindRouteExists || k == KindRouteNotFound
+}

@@ -1,0 +1,222 @@
+// Package awsec2 is the EC2 adapter: route tables, routes and the
+// source/destination check through aws-sdk-go-v2.
+package awsec2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/suzlab/routeha/agent"
+)
+
+// API is the part of *ec2.Client the adapter uses.
+type API interface {
+	DescribeRouteTables(context.Context, *ec2.DescribeRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
+	CreateRoute(context.Context, *ec2.CreateRouteInput, ...func(*ec2.Options)) (*ec2.CreateRouteOutput, error)
+	ReplaceRoute(context.Context, *ec2.ReplaceRouteInput, ...func(*ec2.Options)) (*ec2.ReplaceRouteOutput, error)
+	DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
+	DescribeNetworkInterfaces(context.Context, *ec2.DescribeNetworkInterfacesInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+	ModifyNetworkInterfaceAttribute(context.Context, *ec2.ModifyNetworkInterfaceAttributeInput, ...func(*ec2.Options)) (*ec2.ModifyNetworkInterfaceAttributeOutput, error)
+}
+
+// Routes implements agent.Routes over the EC2 API.
+type Routes struct {
+	api API
+}
+
+// New returns the adapter over an EC2 client.
+func New(api API) *Routes { return &Routes{api: api} }
+
+var _ agent.Routes = (*Routes)(nil)
+
+// Tables describes all tables in one DescribeRouteTables request.
+func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error) {
+	out, err := r.api.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: ids})
+	if err != nil {
+		return nil, classify("DescribeRouteTables", err)
+	}
+	tables := make([]agent.Table, 0, len(out.RouteTables))
+	for _, t := range out.RouteTables {
+		tables = append(tables, convertTable(t))
+	}
+	return tables, nil
+}
+
+func convertTable(t types.RouteTable) agent.Table {
+	at := agent.Table{ID: aws.ToString(t.RouteTableId), VPCID: aws.ToString(t.VpcId)}
+	for _, a := range t.Associations {
+		if aws.ToBool(a.Main) {
+			at.Main = true
+		}
+		if a.SubnetId != nil {
+			at.Subnets = append(at.Subnets, *a.SubnetId)
+		}
+	}
+	for _, rt := range t.Routes {
+		dst, ok := destination(rt)
+		if !ok {
+			continue // prefix lists and the like: not an IP route
+		}
+		ar := agent.Route{
+			Destination: dst,
+			InstanceID:  aws.ToString(rt.InstanceId),
+			ENI:         aws.ToString(rt.NetworkInterfaceId),
+			Blackhole:   rt.State == types.RouteStateBlackhole,
+		}
+		for _, g := range []*string{rt.GatewayId, rt.NatGatewayId, rt.TransitGatewayId,
+			rt.VpcPeeringConnectionId, rt.EgressOnlyInternetGatewayId, rt.LocalGatewayId,
+			rt.CarrierGatewayId, rt.CoreNetworkArn} {
+			if g != nil && *g != "" {
+				ar.Gateway = *g
+				break
+			}
+		}
+		at.Routes = append(at.Routes, ar)
+	}
+	return at
+}
+
+func destination(rt types.Route) (netip.Prefix, bool) {
+	s := aws.ToString(rt.DestinationCidrBlock)
+	if s == "" {
+		s = aws.ToString(rt.DestinationIpv6CidrBlock)
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return p.Masked(), true
+}
+
+// Write creates or replaces one route.
+func (r *Routes) Write(ctx context.Context, w agent.Write) error {
+	var v4, v6 *string
+	if w.Destination.Addr().Is4() {
+		v4 = aws.String(w.Destination.String())
+	} else {
+		v6 = aws.String(w.Destination.String())
+	}
+	target := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return aws.String(s)
+	}
+	dry := aws.Bool(w.DryRun)
+	var err error
+	op := "ReplaceRoute"
+	if w.Create {
+		op = "CreateRoute"
+		_, err = r.api.CreateRoute(ctx, &ec2.CreateRouteInput{
+			RouteTableId: aws.String(w.Table), DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6,
+			InstanceId: target(w.Target.InstanceID), NetworkInterfaceId: target(w.Target.ENI), DryRun: dry,
+		})
+	} else {
+		_, err = r.api.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
+			RouteTableId: aws.String(w.Table), DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6,
+			InstanceId: target(w.Target.InstanceID), NetworkInterfaceId: target(w.Target.ENI), DryRun: dry,
+		})
+	}
+	if w.DryRun && isDryRunOK(err) {
+		return nil
+	}
+	if err != nil {
+		return classify(op, err)
+	}
+	return nil
+}
+
+// VPCCIDRs lists a VPC's IPv4 and IPv6 CIDR blocks.
+func (r *Routes) VPCCIDRs(ctx context.Context, vpcID string) ([]netip.Prefix, error) {
+	out, err := r.api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpcID}})
+	if err != nil {
+		return nil, classify("DescribeVpcs", err)
+	}
+	var cidrs []netip.Prefix
+	for _, v := range out.Vpcs {
+		for _, a := range v.CidrBlockAssociationSet {
+			if p, err := netip.ParsePrefix(aws.ToString(a.CidrBlock)); err == nil {
+				cidrs = append(cidrs, p)
+			}
+		}
+		for _, a := range v.Ipv6CidrBlockAssociationSet {
+			if p, err := netip.ParsePrefix(aws.ToString(a.Ipv6CidrBlock)); err == nil {
+				cidrs = append(cidrs, p)
+			}
+		}
+	}
+	return cidrs, nil
+}
+
+// SourceDestCheck reports the check on an ENI.
+func (r *Routes) SourceDestCheck(ctx context.Context, eni string) (bool, error) {
+	out, err := r.api.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
+	if err != nil {
+		return false, classify("DescribeNetworkInterfaces", err)
+	}
+	if len(out.NetworkInterfaces) == 0 {
+		return false, &agent.APIError{Kind: agent.KindBadTarget, Op: "DescribeNetworkInterfaces", Err: fmt.Errorf("%s not found", eni)}
+	}
+	return aws.ToBool(out.NetworkInterfaces[0].SourceDestCheck), nil
+}
+
+// SetSourceDestCheck sets the check on an ENI.
+func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error {
+	_, err := r.api.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
+		NetworkInterfaceId: aws.String(eni),
+		SourceDestCheck:    &types.AttributeBooleanValue{Value: aws.Bool(enabled)},
+		DryRun:             aws.Bool(dryRun),
+	})
+	if dryRun && isDryRunOK(err) {
+		return nil
+	}
+	if err != nil {
+		return classify("ModifyNetworkInterfaceAttribute", err)
+	}
+	return nil
+}
+
+func isDryRunOK(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "DryRunOperation"
+}
+
+// classify maps EC2's error codes onto what they mean for the agent.
+func classify(op string, err error) error {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		var de *smithy.DeserializationError
+		if errors.As(err, &de) {
+			return &agent.APIError{Kind: agent.KindUnreadable, Op: op,
+				Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
+		}
+		return &agent.APIError{Kind: agent.KindTransient, Op: op, Err: err}
+	}
+	code := ae.ErrorCode()
+	kind := agent.KindOther
+	switch {
+	case strings.HasPrefix(code, "InvalidRouteTableID.") || strings.HasPrefix(code, "InvalidRouteTableId."):
+		kind = agent.KindTableNotFound
+	case code == "UnauthorizedOperation" || code == "AccessDenied" || code == "AuthFailure" ||
+		code == "AccessDeniedException" || code == "InvalidClientTokenId":
+		kind = agent.KindDenied
+	case code == "RouteAlreadyExists":
+		kind = agent.KindRouteExists
+	case code == "InvalidRoute.NotFound":
+		kind = agent.KindRouteNotFound
+	case strings.HasPrefix(code, "InvalidInstanceID") || strings.HasPrefix(code, "InvalidNetworkInterfaceID"):
+		kind = agent.KindBadTarget
+	case code == "RequestLimitExceeded" || code == "Throttling" || code == "ThrottlingException" ||
+		code == "InternalError" || code == "Unavailable" || code == "ServiceUnavailable" || code == "InternalFailure":
+		kind = agent.KindTransient
+	}
+	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(ae.ErrorMessage())}
+}

@@ -1,0 +1,111 @@
+// Package netvip is the VIP adapter: the virtual IP on a local interface,
+// through netlink (no ip command).
+package netvip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/suzlab/routeha/agent"
+)
+
+// VIP implements agent.VIP with netlink in the calling process's network
+// namespace.
+type VIP struct{}
+
+// New returns the adapter.
+func New() *VIP { return &VIP{} }
+
+var _ agent.VIP = (*VIP)(nil)
+
+func family(a agent.Address) int {
+	if a.Prefix.Addr().Is4() {
+		return netlink.FAMILY_V4
+	}
+	return netlink.FAMILY_V6
+}
+
+func ipNet(a agent.Address) *net.IPNet {
+	ip := net.IP(a.Prefix.Addr().AsSlice())
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(a.Prefix.Bits(), a.Prefix.Addr().BitLen())}
+}
+
+func notFound(err error) bool {
+	var lnf netlink.LinkNotFoundError
+	return errors.As(err, &lnf)
+}
+
+// InterfaceExists reports whether the interface is present.
+func (v *VIP) InterfaceExists(_ context.Context, name string) (bool, error) {
+	_, err := netlink.LinkByName(name)
+	if err == nil {
+		return true, nil
+	}
+	if notFound(err) {
+		return false, nil
+	}
+	return false, err
+}
+
+// Has reports whether the address is on the interface. A missing
+// interface holds no address.
+func (v *VIP) Has(_ context.Context, a agent.Address) (bool, error) {
+	link, err := netlink.LinkByName(a.Interface)
+	if err != nil {
+		if notFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	addrs, err := netlink.AddrList(link, family(a))
+	if err != nil {
+		return false, err
+	}
+	want := a.Prefix.Addr()
+	for _, ad := range addrs {
+		if ip, ok := netipAddr(ad.IP); ok && ip == want {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Add puts the address on the interface with its label; present already
+// is success.
+func (v *VIP) Add(_ context.Context, a agent.Address) error {
+	link, err := netlink.LinkByName(a.Interface)
+	if err != nil {
+		return fmt.Errorf("interface %s: %w", a.Interface, err)
+	}
+	addr := &netlink.Addr{IPNet: ipNet(a), Label: a.Label}
+	if a.Prefix.Addr().Is6() {
+		// No duplicate address detection on a /128 that is ours alone:
+		// it would keep the address tentative for a second.
+		addr.Flags = syscall.IFA_F_NODAD
+	}
+	if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, syscall.EEXIST) {
+		return err
+	}
+	return nil
+}
+
+// Remove deletes the address; absent already (or no interface) is success.
+func (v *VIP) Remove(_ context.Context, a agent.Address) error {
+	link, err := netlink.LinkByName(a.Interface)
+	if err != nil {
+		if notFound(err) {
+			return nil
+		}
+		return fmt.Errorf("interface %s: %w", a.Interface, err)
+	}
+	err = netlink.AddrDel(link, &netlink.Addr{IPNet: ipNet(a)})
+	if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
