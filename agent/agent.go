@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/suzlab/routeha/metadata"
@@ -36,6 +37,9 @@ func (a *Agent) Definition() *ocf.Agent {
 			{Name: "stop", Timeout: timeout("stop"), Handler: a.stopHandler},
 			{Name: "monitor", Timeout: timeout("monitor"), Handler: a.handle(a.Monitor)},
 			{Name: "validate-all", Timeout: timeout("validate-all"), Handler: a.handle(a.Validate)},
+		},
+		Commands: map[string]ocf.Command{
+			"man": a.manCommand,
 		},
 	}
 }
@@ -88,4 +92,11 @@ func describeTables(n int) string {
 		return "1 route table"
 	}
 	return fmt.Sprintf("%d route tables", n)
+}
+
+// manCommand prints the man page ocf_suzlab_routeha(7), rendered from the
+// same table as the meta-data.
+func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ io.Writer) ocf.ExitCode {
+	_, _ = stdout.Write(a.meta.ManPage(Provider, ""))
+	return ocf.Success
 }

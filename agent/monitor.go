@@ -75,4 +75,3 @@ func identityFailure(ctx context.Context, err error) error {
 	}
 	return ocf.Errorf(ocf.ErrGeneric, "cannot learn this instance's identity from the instance metadata service: %w", err)
 }
-

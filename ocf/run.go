@@ -45,8 +45,11 @@ type Agent struct {
 	Actions  []Action
 	// Commands are non-OCF subcommands for humans (such as "status"); they
 	// get the raw arguments after the command name.
-	Commands map[string]func(ctx context.Context, args []string, env *Env, stdout, stderr io.Writer) ExitCode
+	Commands map[string]Command
 }
+
+// Command is a subcommand outside the OCF actions, for humans.
+type Command func(ctx context.Context, args []string, env *Env, stdout, stderr io.Writer) ExitCode
 
 // Aliases Pacemaker and humans use for the same action.
 var actionAliases = map[string]string{"validate": "validate-all", "help": "usage"}
