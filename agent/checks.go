@@ -22,6 +22,11 @@ func checkTables(cfg *Config, self Self, tables []Table) error {
 				"route table %s belongs to %s but this instance's network interface %s is in %s; list the tables of %s in routing_table",
 				t.ID, t.VPCID, self.PrimaryENI, self.VPCID, self.VPCID)
 		}
+		if !cfg.CreateRoute && routeFor(t, cfg.Destination) == nil {
+			return ocf.Errorf(ocf.ErrConfigured,
+				"route table %s has no route for %s and create_route is false; create the route or set create_route=true",
+				t.ID, cfg.Destination)
+		}
 		for _, r := range t.Routes {
 			if r.Gateway == "local" && r.Destination.Contains(cfg.IP) {
 				return ocf.Errorf(ocf.ErrConfigured,

@@ -80,9 +80,6 @@ func (a *Agent) pointTables(ctx context.Context, r *ocf.Request, cfg *Config, ro
 			r.Log.Debugf("%s already routes %s to %s", t.ID, cfg.Destination, target)
 			continue
 		}
-		if existing == nil && !cfg.CreateRoute {
-			return ocf.Errorf(ocf.ErrConfigured, "route table %s has no route for %s and create_route is false; create the route or set create_route=true", t.ID, cfg.Destination)
-		}
 		wg.Add(1)
 		go func(table string, create bool) {
 			defer wg.Done()
@@ -98,7 +95,7 @@ func (a *Agent) pointTables(ctx context.Context, r *ocf.Request, cfg *Config, ro
 			if c := ocf.CodeOf(res); code == ocf.Success || c == ocf.ErrPerm || c == ocf.ErrConfigured {
 				code = c
 			}
-		}(t.ID, existing == nil)
+		}(t.ID, existing == nil && cfg.CreateRoute)
 	}
 	wg.Wait()
 	if len(errs) > 0 {

@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/ocf"
+)
+
+// The monitor truth table of DESIGN.md, row by row.
+func TestMonitorTruthTable(t *testing.T) {
+	transient := &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Code: "RequestLimitExceeded", Err: errors.New("Request limit exceeded.")}
+	denied := &APIError{Kind: KindDenied, Op: "DescribeRouteTables", Code: "UnauthorizedOperation", Err: errors.New("not authorized")}
+	cases := []struct {
+		name     string
+		vip      bool
+		tables   []Table
+		readErr  error
+		want     ocf.ExitCode
+		reason   string
+		apiCalls int
+	}{
+		{"vip and every table here", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, nil, ocf.Success, "", 1},
+		{"vip here, no table here", true, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "does not point here", 1},
+		{"vip here, route missing", true, []Table{table(rtb1, nil), table(rtb2, nil)}, nil, ocf.NotRunning, "no route", 1},
+		{"vip missing, tables here", false, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, nil, ocf.NotRunning, "is not on lo", 0},
+		{"vip missing, tables elsewhere", false, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "is not on lo", 0},
+		{"tables disagree", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeB)}, nil, ocf.ErrGeneric, "disagree", 1},
+		{"api throttled past the deadline", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, transient, ocf.ErrGeneric, "RequestLimitExceeded", 1},
+		{"api denies describe", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, denied, ocf.ErrPerm, "permission denied", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			routes := newFakeRoutes(c.tables...)
+			if c.readErr != nil {
+				routes.failRead = func(context.Context, int) error { return c.readErr }
+			}
+			w := newWorld(t, nodeA, routes)
+			w.params["routing_table"] = rtb1 + "," + rtb2
+			if c.vip {
+				w.putVIP()
+			}
+			r := w.run("monitor", map[string]string{"OCF_RESKEY_CRM_meta_interval": "10000"})
+			requireCode(t, c.want, r)
+			assert.Contains(t, r.reason, c.reason)
+			assert.Equal(t, c.apiCalls, routes.reads, "DescribeRouteTables requests")
+			assert.Empty(t, routes.writes, "monitor must not write")
+			assert.Equal(t, c.vip, w.hasVIP(), "monitor must not touch the VIP")
+		})
+	}
+}
+
+func TestMonitorUnknownTableIsConfigurationError(t *testing.T) {
+	w := newWorld(t, nodeA, newFakeRoutes(table(rtb1, &nodeA)))
+	w.params["routing_table"] = rtb1 + "," + rtb2
+	w.putVIP()
+	r := w.run("monitor", nil)
+	requireCode(t, ocf.ErrConfigured, r)
+	assert.Contains(t, r.reason, rtb2)
+}
+
+func TestMonitorBlackholeSaysSo(t *testing.T) {
+	tb := table(rtb1, &nodeB)
+	tb.Routes[2].Blackhole = true
+	w := newWorld(t, nodeA, newFakeRoutes(tb))
+	w.putVIP()
+	r := w.run("monitor", nil)
+	requireCode(t, ocf.NotRunning, r)
+	assert.Contains(t, r.reason, "blackhole")
+	assert.Contains(t, r.reason, nodeB.PrimaryENI)
+}
+
+// EC2 implementations differ in which of InstanceId and NetworkInterfaceId
+// they fill in a route; either one naming this node counts as here.
+func TestMonitorCountsEitherTargetField(t *testing.T) {
+	for _, lookup := range []string{"InstanceId", "NetworkInterfaceId"} {
+		for name, route := range map[string]Route{
+			"eni only":      {Destination: vipDst, ENI: nodeA.PrimaryENI},
+			"instance only": {Destination: vipDst, InstanceID: nodeA.InstanceID},
+		} {
+			t.Run(lookup+"/"+name, func(t *testing.T) {
+				tb := table(rtb1, nil)
+				tb.Routes = append(tb.Routes, route)
+				w := newWorld(t, nodeA, newFakeRoutes(tb))
+				w.params["lookup_type"] = lookup
+				w.putVIP()
+				requireCode(t, ocf.Success, w.run("monitor", nil))
+			})
+		}
+	}
+}
+
+func TestMonitorProbeOnStandbyMakesNoRequest(t *testing.T) {
+	routes := newFakeRoutes(table(rtb1, &nodeA))
+	w := newWorld(t, nodeB, routes)
+	r := w.run("monitor", map[string]string{"OCF_RESKEY_CRM_meta_interval": "0"})
+	requireCode(t, ocf.NotRunning, r)
+	assert.Zero(t, routes.reads)
+	assert.Zero(t, w.adapters.id.calls, "no identity lookup for a probe without the VIP")
+}
+
+func TestMonitorTimesOutInsideDeadline(t *testing.T) {
+	routes := newFakeRoutes(table(rtb1, &nodeA))
+	routes.failRead = func(ctx context.Context, _ int) error {
+		<-ctx.Done()
+		return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Err: ctx.Err()}
+	}
+	w := newWorld(t, nodeA, routes)
+	w.putVIP()
+	r := w.run("monitor", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "300"})
+	requireCode(t, ocf.ErrGeneric, r)
+	assert.Contains(t, r.reason, "within the action timeout")
+}
+
+func TestBadParametersNeverTouchAnything(t *testing.T) {
+	for _, action := range []string{"start", "monitor", "validate-all"} {
+		routes := newFakeRoutes(table(rtb1, &nodeB))
+		w := newWorld(t, nodeA, routes)
+		w.params["ip"] = "192.0.2.300"
+		r := w.run(action, nil)
+		require.Equal(t, ocf.ErrConfigured, r.code, action)
+		assert.Contains(t, r.reason, `ip="192.0.2.300"`)
+		assert.Zero(t, routes.reads+len(routes.writes), action)
+		assert.Zero(t, w.adapters.vip.calls, action)
+	}
+}
