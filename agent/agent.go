@@ -39,7 +39,8 @@ func (a *Agent) Definition() *ocf.Agent {
 			{Name: "validate-all", Timeout: timeout("validate-all"), Handler: a.handle(a.Validate)},
 		},
 		Commands: map[string]ocf.Command{
-			"man": a.manCommand,
+			"man":    a.manCommand,
+			"status": a.StatusCommand,
 		},
 	}
 }

@@ -7,41 +7,117 @@ import (
 	"github.com/suzlab/routeha/ocf"
 )
 
-// checkTables finds the configuration mistakes that only show during a
-// failover: a table in another VPC, a VIP inside the VPC's own CIDR (AWS
-// routes it locally and ignores the table), and a more specific route that
-// would take the VIP's traffic elsewhere. The VPC CIDRs come from the
+// A finding is the result of one configuration check; Err is nil when the
+// check passed. Checks are named so that `routeha status` can list them.
+type finding struct {
+	Check string
+	Err   error
+}
+
+// Names of the checks, as `routeha status` shows them.
+const (
+	checkExist      = "route tables exist"
+	checkVPC        = "route tables in this instance's VPC"
+	checkOutsideVPC = "ip outside the VPC's CIDRs"
+	checkOverlap    = "no more specific route for the ip"
+	checkRoute      = "route present or create_route=true"
+	checkSrcDest    = "source/destination check"
+	checkIAM        = "IAM permits the writes (DryRun)"
+	checkOthers     = "other route tables of the VPC"
+)
+
+// inspectTables finds the configuration mistakes that only show during a
+// failover: a missing table, a table in another VPC, a VIP inside the
+// VPC's own CIDR (AWS routes it locally and ignores the table), a more
+// specific route that would take the VIP's traffic elsewhere, and a
+// missing route that start may not create. The VPC CIDRs come from the
 // tables' local routes, so no extra request is needed.
-func checkTables(cfg *Config, self Self, tables []Table) error {
-	if err := checkTablesPresent(cfg, tables); err != nil {
-		return err
-	}
+func inspectTables(cfg *Config, self Self, tables []Table) []finding {
+	fail := func(format string, args ...any) error { return ocf.Errorf(ocf.ErrConfigured, format, args...) }
+	exist := finding{Check: checkExist, Err: checkTablesPresent(cfg, tables)}
+	vpc := finding{Check: checkVPC}
+	outside := finding{Check: checkOutsideVPC}
+	overlap := finding{Check: checkOverlap}
+	route := finding{Check: checkRoute}
 	for _, t := range tables {
-		if self.VPCID != "" && t.VPCID != "" && t.VPCID != self.VPCID {
-			return ocf.Errorf(ocf.ErrConfigured,
-				"route table %s belongs to %s but this instance's network interface %s is in %s; list the tables of %s in routing_table",
+		if vpc.Err == nil && self.VPCID != "" && t.VPCID != "" && t.VPCID != self.VPCID {
+			vpc.Err = fail("route table %s belongs to %s but this instance's network interface %s is in %s; list the tables of %s in routing_table",
 				t.ID, t.VPCID, self.PrimaryENI, self.VPCID, self.VPCID)
 		}
-		if !cfg.CreateRoute && routeFor(t, cfg.Destination) == nil {
-			return ocf.Errorf(ocf.ErrConfigured,
-				"route table %s has no route for %s and create_route is false; create the route or set create_route=true",
+		if route.Err == nil && !cfg.CreateRoute && routeFor(t, cfg.Destination) == nil {
+			route.Err = fail("route table %s has no route for %s and create_route is false; create the route or set create_route=true",
 				t.ID, cfg.Destination)
 		}
 		for _, r := range t.Routes {
-			if r.Gateway == "local" && r.Destination.Contains(cfg.IP) {
-				return ocf.Errorf(ocf.ErrConfigured,
-					"ip=%s lies inside %s, a CIDR of %s, which AWS routes locally whatever route table %s says; choose a VIP outside the VPC's CIDRs",
+			if outside.Err == nil && r.Gateway == "local" && r.Destination.Contains(cfg.IP) {
+				outside.Err = fail("ip=%s lies inside %s, a CIDR of %s, which AWS routes locally whatever route table %s says; choose a VIP outside the VPC's CIDRs",
 					cfg.IP, r.Destination, t.VPCID, t.ID)
 			}
-			if r.Destination != cfg.Destination && r.Destination.Bits() >= cfg.Destination.Bits() &&
+			if overlap.Err == nil && r.Destination != cfg.Destination && r.Destination.Bits() >= cfg.Destination.Bits() &&
 				r.Destination.Overlaps(cfg.Destination) && !self.Owns(r.InstanceID, r.ENI) {
-				return ocf.Errorf(ocf.ErrConfigured,
-					"route table %s has a route %s to %s that overlaps destination_cidr=%s more specifically and would take its traffic; delete it or change destination_cidr",
+				overlap.Err = fail("route table %s has a route %s to %s that overlaps destination_cidr=%s more specifically and would take its traffic; delete it or change destination_cidr",
 					t.ID, r.Destination, describeRoute(&r), cfg.Destination)
 			}
 		}
 	}
+	return []finding{exist, vpc, outside, overlap, route}
+}
+
+// checkTables returns the first problem inspectTables finds.
+func checkTables(cfg *Config, self Self, tables []Table) error {
+	return firstError(inspectTables(cfg, self, tables))
+}
+
+func firstError(fs []finding) error {
+	for _, f := range fs {
+		if f.Err != nil {
+			return f.Err
+		}
+	}
 	return nil
+}
+
+// otherTables warns about route tables of the VPC that are not configured
+// but route the VIP somewhere: clients in their subnets would not follow a
+// failover. It returns the warnings; it never fails an action.
+func otherTables(ctx context.Context, cfg *Config, self Self, routes Routes) ([]string, error) {
+	if self.VPCID == "" {
+		return nil, nil
+	}
+	all, err := routes.VPCTables(ctx, self.VPCID)
+	if err != nil {
+		return nil, err
+	}
+	configured := map[string]bool{}
+	for _, id := range cfg.Tables {
+		configured[id] = true
+	}
+	var warnings []string
+	for _, t := range all {
+		if configured[t.ID] {
+			continue
+		}
+		if r := routeFor(t, cfg.Destination); r != nil {
+			warnings = append(warnings, "route table "+t.ID+" (not in routing_table) routes "+cfg.Destination.String()+
+				" to "+describeRoute(r)+"; its subnets will not follow a failover: add it to routing_table or delete that route")
+		}
+	}
+	return warnings, nil
+}
+
+// sourceDestOn reads the source/destination check of this instance's
+// primary network interface.
+func sourceDestOn(ctx context.Context, self Self, routes Routes) (bool, error) {
+	ifs, err := routes.Interfaces(ctx, []string{self.PrimaryENI})
+	if err != nil {
+		return false, apiFailure(ctx, "cannot read the source/destination check of "+self.PrimaryENI, err)
+	}
+	for _, i := range ifs {
+		if i.ID == self.PrimaryENI {
+			return i.SourceDestCheck, nil
+		}
+	}
+	return false, ocf.Errorf(ocf.ErrGeneric, "EC2 does not know this instance's network interface %s", self.PrimaryENI)
 }
 
 // checkSourceDest applies source_dest_check: verify fails when the check is
@@ -51,9 +127,9 @@ func checkSourceDest(ctx context.Context, cfg *Config, self Self, routes Routes,
 	if cfg.SourceDest == metadata.SourceDestIgnore || self.PrimaryENI == "" {
 		return nil
 	}
-	on, err := routes.SourceDestCheck(ctx, self.PrimaryENI)
+	on, err := sourceDestOn(ctx, self, routes)
 	if err != nil {
-		return apiFailure(ctx, "cannot read the source/destination check of "+self.PrimaryENI, err)
+		return err
 	}
 	if !on {
 		return nil

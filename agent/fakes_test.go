@@ -161,14 +161,35 @@ func (f *fakeRoutes) realWrites() []Write {
 	return out
 }
 
-func (f *fakeRoutes) VPCCIDRs(context.Context, string) ([]netip.Prefix, error) {
-	return []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}, nil
-}
-
-func (f *fakeRoutes) SourceDestCheck(_ context.Context, eni string) (bool, error) {
+func (f *fakeRoutes) VPCTables(_ context.Context, vpc string) ([]Table, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.srcDest[eni], nil
+	var out []Table
+	for _, id := range f.order {
+		if t := f.tables[id]; t.VPCID == vpc {
+			out = append(out, *t)
+		}
+	}
+	for id, t := range f.tables {
+		if !slices.Contains(f.order, id) && t.VPCID == vpc {
+			out = append(out, *t)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeRoutes) Interfaces(_ context.Context, ids []string) ([]Interface, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Interface
+	for _, id := range ids {
+		for _, n := range []Self{nodeA, nodeB} {
+			if n.PrimaryENI == id {
+				out = append(out, Interface{ID: id, InstanceID: n.InstanceID, AZ: n.AZ, SourceDestCheck: f.srcDest[id]})
+			}
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeRoutes) SetSourceDestCheck(_ context.Context, eni string, enabled, dryRun bool) error {

@@ -95,12 +95,22 @@ type Routes interface {
 	// Write creates or replaces a route. A DryRun that would succeed
 	// returns nil.
 	Write(ctx context.Context, w Write) error
-	// VPCCIDRs lists a VPC's IPv4 and IPv6 CIDR blocks.
-	VPCCIDRs(ctx context.Context, vpcID string) ([]netip.Prefix, error)
-	// SourceDestCheck reports whether the check is on for an ENI.
-	SourceDestCheck(ctx context.Context, eni string) (bool, error)
+	// VPCTables describes every route table of a VPC (for the checks that
+	// look beyond the configured tables; never used by monitor).
+	VPCTables(ctx context.Context, vpcID string) ([]Table, error)
+	// Interfaces describes network interfaces: whose they are, their AZ,
+	// and their source/destination check.
+	Interfaces(ctx context.Context, ids []string) ([]Interface, error)
 	// SetSourceDestCheck turns the check on or off for an ENI.
 	SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error
+}
+
+// Interface is one elastic network interface.
+type Interface struct {
+	ID              string `json:"id"`
+	InstanceID      string `json:"instance_id,omitempty"`
+	AZ              string `json:"availability_zone,omitempty"`
+	SourceDestCheck bool   `json:"source_dest_check"`
 }
 
 // Address is the VIP as it lives on an interface.

@@ -44,6 +44,13 @@ func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error
 	if err := checkSourceDest(ctx, cfg, self, routes, false); err != nil {
 		return err
 	}
+	if warnings, err := otherTables(ctx, cfg, self, routes); err != nil {
+		r.Log.Warnf("cannot list the other route tables of %s: %v", self.VPCID, err)
+	} else {
+		for _, w := range warnings {
+			r.Log.Warnf("%s", w)
+		}
+	}
 	return a.checkPermissions(ctx, r, cfg, self, routes, tables)
 }
 
@@ -80,9 +87,9 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 		}
 	}
 	if cfg.SourceDest == metadata.SourceDestDisable && self.PrimaryENI != "" {
-		on, err := routes.SourceDestCheck(ctx, self.PrimaryENI)
+		on, err := sourceDestOn(ctx, self, routes)
 		if err != nil {
-			return apiFailure(ctx, "cannot read the source/destination check of "+self.PrimaryENI, err)
+			return err
 		}
 		if err := routes.SetSourceDestCheck(ctx, self.PrimaryENI, on, true); err != nil && !harmless(err) {
 			return apiFailure(ctx, "ec2:ModifyNetworkInterfaceAttribute on "+self.PrimaryENI, err)

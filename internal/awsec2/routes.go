@@ -22,7 +22,6 @@ type API interface {
 	DescribeRouteTables(context.Context, *ec2.DescribeRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
 	CreateRoute(context.Context, *ec2.CreateRouteInput, ...func(*ec2.Options)) (*ec2.CreateRouteOutput, error)
 	ReplaceRoute(context.Context, *ec2.ReplaceRouteInput, ...func(*ec2.Options)) (*ec2.ReplaceRouteOutput, error)
-	DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
 	DescribeNetworkInterfaces(context.Context, *ec2.DescribeNetworkInterfacesInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	ModifyNetworkInterfaceAttribute(context.Context, *ec2.ModifyNetworkInterfaceAttributeInput, ...func(*ec2.Options)) (*ec2.ModifyNetworkInterfaceAttributeOutput, error)
 }
@@ -134,38 +133,43 @@ func (r *Routes) Write(ctx context.Context, w agent.Write) error {
 	return nil
 }
 
-// VPCCIDRs lists a VPC's IPv4 and IPv6 CIDR blocks.
-func (r *Routes) VPCCIDRs(ctx context.Context, vpcID string) ([]netip.Prefix, error) {
-	out, err := r.api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpcID}})
-	if err != nil {
-		return nil, classify("DescribeVpcs", err)
-	}
-	var cidrs []netip.Prefix
-	for _, v := range out.Vpcs {
-		for _, a := range v.CidrBlockAssociationSet {
-			if p, err := netip.ParsePrefix(aws.ToString(a.CidrBlock)); err == nil {
-				cidrs = append(cidrs, p)
-			}
+// VPCTables describes every route table of a VPC.
+func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, error) {
+	var tables []agent.Table
+	p := ec2.NewDescribeRouteTablesPaginator(r.api, &ec2.DescribeRouteTablesInput{
+		Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, classify("DescribeRouteTables", err)
 		}
-		for _, a := range v.Ipv6CidrBlockAssociationSet {
-			if p, err := netip.ParsePrefix(aws.ToString(a.Ipv6CidrBlock)); err == nil {
-				cidrs = append(cidrs, p)
-			}
+		for _, t := range out.RouteTables {
+			tables = append(tables, convertTable(t))
 		}
 	}
-	return cidrs, nil
+	return tables, nil
 }
 
-// SourceDestCheck reports the check on an ENI.
-func (r *Routes) SourceDestCheck(ctx context.Context, eni string) (bool, error) {
-	out, err := r.api.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
+// Interfaces describes network interfaces.
+func (r *Routes) Interfaces(ctx context.Context, ids []string) ([]agent.Interface, error) {
+	out, err := r.api.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
 	if err != nil {
-		return false, classify("DescribeNetworkInterfaces", err)
+		return nil, classify("DescribeNetworkInterfaces", err)
 	}
-	if len(out.NetworkInterfaces) == 0 {
-		return false, &agent.APIError{Kind: agent.KindBadTarget, Op: "DescribeNetworkInterfaces", Err: fmt.Errorf("%s not found", eni)}
+	ifs := make([]agent.Interface, 0, len(out.NetworkInterfaces))
+	for _, n := range out.NetworkInterfaces {
+		i := agent.Interface{
+			ID:              aws.ToString(n.NetworkInterfaceId),
+			AZ:              aws.ToString(n.AvailabilityZone),
+			SourceDestCheck: aws.ToBool(n.SourceDestCheck),
+		}
+		if n.Attachment != nil {
+			i.InstanceID = aws.ToString(n.Attachment.InstanceId)
+		}
+		ifs = append(ifs, i)
 	}
-	return aws.ToBool(out.NetworkInterfaces[0].SourceDestCheck), nil
+	return ifs, nil
 }
 
 // SetSourceDestCheck sets the check on an ENI.
