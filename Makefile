@@ -65,3 +65,7 @@ demo: deps build
 # routeha against ocf:heartbeat:aws-vpc-move-ip on the same emulator.
 bench: deps build
 	bash test/bench/bench.sh
+
+# Regenerate the README's parameter table from metadata/.
+docs:
+	$(GO) test -run TestREADMEParameterTable -update .
