@@ -356,7 +356,6 @@ func TestDryRunAndDeny(t *testing.T) {
 	assert.Zero(t, f.emu.Count("ReplaceRoute"))
 }
 
-
 func TestRoleMode(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
