@@ -140,7 +140,13 @@ func TestFaultsAndAdmin(t *testing.T) {
 	assert.Error(t, err)
 	assert.Less(t, time.Since(start), 3*time.Second)
 	post("/_imds/fault", `{}`)
+	// After a failed token fetch the SDK tries IMDSv1 once, gets 401 and
+	// re-enables tokens: a client with retries recovers.
 	_, err = c.GetRegion(ctx, &imds.GetRegionInput{})
+	assert.Error(t, err)
+	_, err = c.GetRegion(ctx, &imds.GetRegionInput{})
+	require.NoError(t, err)
+	_, err = imds.New(imds.Options{Endpoint: srv.URL}).GetRegion(ctx, &imds.GetRegionInput{})
 	require.NoError(t, err)
 
 	resp, err := http.Get(srv.URL + "/_imds/counts")
