@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +41,11 @@ type Config struct {
 	Agents []Agent
 	// Token is corosync's totem token timeout (default 1s).
 	Token time.Duration
+	// Properties are cluster options (crm_config) written into every
+	// node's initial CIB, for example "stonith-enabled": "false". Unless
+	// set here, dc-deadtime is 2s (Pacemaker's default of 20s only delays
+	// the first election).
+	Properties map[string]string
 	// Logf, when set, receives progress messages (t.Logf fits).
 	Logf func(format string, args ...any)
 }
@@ -338,6 +345,9 @@ func (n *Node) prepareDirs() error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(n.Dir, "etc/corosync/corosync.conf"), conf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := n.writeInitialCIB(uid, gid); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(n.Dir, "node.sh"), []byte(nodeScript), 0o755); err != nil {
@@ -804,4 +814,40 @@ func (c *Cluster) CollectLogs(dir string) error {
 		}
 	}
 	return nil
+}
+
+// writeInitialCIB writes cib.xml with the cluster options, unless the node
+// already has a CIB (a restart keeps its configuration).
+func (n *Node) writeInitialCIB(uid, gid int) error {
+	path := filepath.Join(n.Dir, "var/lib/pacemaker/cib/cib.xml")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	props := map[string]string{"dc-deadtime": "2s"}
+	for k, v := range n.c.cfg.Properties {
+		props[k] = v
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(`<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0">` + "\n")
+	b.WriteString("  <configuration>\n    <crm_config>\n      <cluster_property_set id=\"cib-bootstrap-options\">\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "        <nvpair id=\"cib-bootstrap-options-%s\" name=\"%s\" value=\"%s\"/>\n",
+			xmlEscape(k), xmlEscape(k), xmlEscape(props[k]))
+	}
+	b.WriteString("      </cluster_property_set>\n    </crm_config>\n    <nodes/>\n    <resources/>\n    <constraints/>\n  </configuration>\n  <status/>\n</cib>\n")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Chown(path, uid, gid)
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return strings.ReplaceAll(b.String(), `"`, "&#34;")
 }
