@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -231,4 +232,22 @@ func (n *Netns) addrOp(iface, cidr string, add bool) error {
 		return h.AddrAdd(link, a)
 	}
 	return h.AddrDel(link, a)
+}
+
+// Dial connects from inside the namespace.
+func (n *Netns) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := n.Do(func() error {
+		var err error
+		var d net.Dialer
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// HTTPClient returns an HTTP client whose connections are made inside the
+// namespace (net/http dials on other goroutines, so Do alone is not enough).
+func (n *Netns) HTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: n.Dial, DisableKeepAlives: true}}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -209,16 +208,4 @@ func ExitReason(stderr string) string {
 		}
 	}
 	return reason
-}
-
-// Dial connects to addr from inside the node's namespace (for tests that check
-// reachability as the node sees it).
-func (n *Node) Dial(network, addr string) (net.Conn, error) {
-	var c net.Conn
-	err := n.NS.Do(func() error {
-		var err error
-		c, err = net.Dial(network, addr)
-		return err
-	})
-	return c, err
 }
