@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -46,17 +47,16 @@ func NewClient(ctx context.Context, o Options) (*ec2.Client, error) {
 	if attempt <= 0 {
 		attempt = 5 * time.Second
 	}
-	httpClient := &http.Client{
-		Timeout: attempt,
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: attempt, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   attempt,
-			ResponseHeaderTimeout: attempt,
-			MaxIdleConnsPerHost:   64,
-			ForceAttemptHTTP2:     true,
-		},
-	}
+	// The SDK's buildable client, so that a ca_bundle / AWS_CA_BUNDLE
+	// setting can still add its roots to the transport.
+	httpClient := awshttp.NewBuildableClient().
+		WithTimeout(attempt).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = attempt
+			tr.ResponseHeaderTimeout = attempt
+			tr.MaxIdleConnsPerHost = 64
+		})
 	retryer := func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 1 << 20 // the context's deadline is the bound
