@@ -1,0 +1,251 @@
+// Command demo runs routeha's two-node failover demo (make demo): a
+// Pacemaker cluster in namespaces on this machine, a VPC router following
+// the EC2 emulator's route table, and a client pinging the VIP while the
+// scenarios inject faults. It prints crm_mon and the ping lines as they
+// happen and a table of the measured failovers, and tears everything down,
+// on Ctrl-C too. Needs root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/suzlab/routeha/test/demo"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	agent := flag.String("agent", "bin/routeha", "the routeha binary")
+	dir := flag.String("dir", "", "working directory for the nodes (default: a temporary one, removed)")
+	state := flag.String("state", "", "file listing the namespaces created (for a wrapper's cleanup)")
+	only := flag.String("scenarios", "1,2,3,4,5", "scenarios to run, comma separated")
+	interval := flag.Duration("i", 100*time.Millisecond, "ping interval")
+	quiet := flag.Bool("q", false, "no ping lines")
+	keep := flag.String("logs", "", "copy the nodes' logs here at the end")
+	flag.Parse()
+
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "demo: needs root (network, mount, UTS and PID namespaces)")
+		return 2
+	}
+	ag, err := filepath.Abs(*agent)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		return 1
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "routeha-demo-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			return 1
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
+	start := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Printf("[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	say("building the world: VPC router + EC2 emulator, two nodes (corosync, pacemakerd, IMDS), a client")
+	l, err := demo.New(ctx, demo.Options{Agent: ag, Dir: *dir, PingInterval: *interval, StateFile: *state,
+		Logf: func(f string, a ...any) { say(f, a...) }})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		if l != nil {
+			l.Close()
+		}
+		return 1
+	}
+	defer func() {
+		if *keep != "" && l.Cluster != nil {
+			if err := l.Cluster.CollectLogs(*keep); err != nil {
+				fmt.Fprintln(os.Stderr, "demo: logs:", err)
+			}
+		}
+		say("tearing down: nodes killed by PID, namespaces and veths deleted")
+		l.Close()
+	}()
+	say("both nodes online, %s configured with crm:", demo.Resource)
+	for _, c := range l.CrmConfig() {
+		fmt.Printf("    crm %s\n", strings.Join(c, " "))
+	}
+	fmt.Println(indent(l.CrmMon(ctx)))
+
+	pr := &printer{l: l, quiet: *quiet}
+	go pr.loop(ctx)
+	l.SetHooks(demo.Hooks{
+		Pause: time.Second,
+		Logf:  func(f string, a ...any) { say(f, a...) },
+		Before: func(r *demo.Result) {
+			say("scenario %s: %s (%s active)", r.N, r.Name, r.From)
+			pr.on(true)
+		},
+		After: func(r *demo.Result) {
+			time.Sleep(800 * time.Millisecond) // let the printer catch up
+			pr.on(false)
+			fmt.Println(indent(r.CrmMon))
+			say("scenario %s: %s -> %s: route written %s, first reply %s after the fault, %d pings lost%s",
+				r.N, r.From, r.To, ms(r.RouteAPI), ms(r.Ping), r.Lost, reason(r))
+		},
+	})
+
+	want := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
+	var results []*demo.Result
+	failed := false
+	for _, sc := range demo.Scenarios {
+		if !want[sc.N] {
+			continue
+		}
+		rs, err := sc.Run(l, ctx)
+		results = append(results, rs...)
+		if err != nil {
+			pr.on(false)
+			say("scenario %s FAILED: %v", sc.N, err)
+			if ctx.Err() == nil {
+				fmt.Println(l.Cluster.Logs(30))
+			}
+			failed = true
+			break
+		}
+	}
+	fmt.Printf("\nrouteha failover on %s, %d cores, %s, ping every %s, monitor interval 2s, token 1000 ms\n\n",
+		hostKernel(), numCPU(), time.Now().Format("2006-01-02 15:04 MST"), *interval)
+	fmt.Print(demo.FormatTable(results))
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func reason(r *demo.Result) string {
+	if r.ExitReason == "" {
+		return ""
+	}
+	return fmt.Sprintf(", exit reason %q", r.ExitReason)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+func hostKernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "Linux"
+	}
+	return "Linux " + strings.TrimSpace(string(b))
+}
+
+func numCPU() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "\nprocessor") + 1
+}
+
+// printer prints the client's probes like ping, a little behind real time
+// (a probe is printed once it is answered or 700 ms old), with the node the
+// router sent it to, collapsing runs of unanswered probes.
+type printer struct {
+	l     *demo.Lab
+	quiet bool
+	mu    sync.Mutex
+	show  bool
+	next  int
+	lost  []demo.Probe
+}
+
+func (p *printer) on(v bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !v {
+		p.flushLost()
+	}
+	p.show = v
+}
+
+func (p *printer) loop(ctx context.Context) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		probes := p.l.Prober.Probes()
+		p.mu.Lock()
+		for p.next < len(probes) {
+			pr := probes[p.next]
+			if !pr.Answered() && time.Since(pr.Sent) < 700*time.Millisecond {
+				break
+			}
+			p.next++
+			if !p.show || p.quiet {
+				continue
+			}
+			if !pr.Answered() {
+				p.lost = append(p.lost, pr)
+				continue
+			}
+			p.flushLost()
+			fmt.Printf("    [%s] 64 bytes from %s: icmp_seq=%d ttl=%d time=%.3f ms   (router -> %s)\n",
+				pr.Sent.Format("15:04:05.000"), demo.VIP, pr.Seq, pr.TTL, float64(pr.RTT().Microseconds())/1000, p.via(pr.Sent))
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *printer) flushLost() {
+	if len(p.lost) == 0 {
+		return
+	}
+	a, b := p.lost[0], p.lost[len(p.lost)-1]
+	fmt.Printf("    [%s] icmp_seq=%d..%d: no answer (%d probes, router -> %s)\n",
+		a.Sent.Format("15:04:05.000"), a.Seq, b.Seq, len(p.lost), p.via(a.Sent))
+	p.lost = nil
+}
+
+// via names the node the router's kernel route pointed at when t was sent.
+func (p *printer) via(t time.Time) string {
+	nh := ""
+	for _, e := range p.l.Events() {
+		if e.Time.After(t) {
+			break
+		}
+		nh = e.NextHop
+	}
+	for _, n := range p.l.Nodes {
+		if n.IP == nh {
+			return n.Name
+		}
+	}
+	if nh == demo.OtherIP {
+		return nh + " (" + demo.OtherInstance + ", not in the cluster)"
+	}
+	if nh == "" {
+		return "nowhere"
+	}
+	return nh
+}

@@ -1,0 +1,438 @@
+package demo
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/suzlab/routeha/test/cluster"
+	"github.com/suzlab/routeha/test/ec2emu"
+)
+
+// Result is the outcome of one failover.
+type Result struct {
+	N          string
+	Name       string
+	From, To   string
+	Fault      time.Time
+	Detect     time.Duration // fault -> Pacemaker records the failed monitor (scenarios 2, 3)
+	RouteAPI   time.Duration // fault -> the route write answered (emulator's request log)
+	Kernel     time.Duration // fault -> the router's kernel route points at the new node
+	Ping       time.Duration // fault -> first reply to a probe sent through the new route
+	Lost       int           // probes sent from the fault on and never answered
+	MaxGap     time.Duration // longest gap between two replies around the failover
+	Start      time.Duration // routeha start on the new node (pacemaker-execd's execution time)
+	Writes     int           // ReplaceRoute/CreateRoute requests during the failover
+	Throttled  int           // requests answered RequestLimitExceeded
+	ExitReason string        // shown by crm_mon for the failed monitor
+	CrmMon     string        // crm_mon -1 after the failover
+}
+
+// Scenario is one automated fault.
+type Scenario struct {
+	N    string
+	Name string
+	Run  func(l *Lab, ctx context.Context) ([]*Result, error)
+}
+
+// Scenarios are the demo's faults, in order.
+var Scenarios = []Scenario{
+	{"1", "kill the active node (corosync+pacemaker, SIGKILL of its PID namespace)", (*Lab).ScenarioKill},
+	{"2", "route moved behind the cluster's back", (*Lab).ScenarioHijack},
+	{"3", "VIP deleted from lo on the active node", (*Lab).ScenarioVIPDeleted},
+	{"4", "crm resource move and back (clear)", (*Lab).ScenarioMove},
+	{"5", "EC2 API throttled during a node kill", (*Lab).ScenarioThrottle},
+}
+
+// Hooks let a caller watch a failover as it happens.
+type Hooks struct {
+	Before func(r *Result)      // just before the fault (r.Fault unset)
+	After  func(r *Result)      // when the failover is complete
+	Logf   func(string, ...any) // progress
+	Pause  time.Duration        // pings shown before the fault and after the recovery
+}
+
+// SetHooks installs hooks for later scenarios.
+func (l *Lab) SetHooks(h Hooks) { l.hooks = h }
+
+// failover injects fault with the resource on from and waits until it runs
+// on the other node, the emulator's and the router's routes point there and
+// the client's pings are answered through it.
+func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault func() error, wantFailure bool) (*Result, error) {
+	to := l.Other(from)
+	r := &Result{N: n, Name: name, From: from.Name, To: to.Name}
+	logN := len(l.Emu.Log())
+	pmLog := filepath.Join(to.Dir, "var/log/pacemaker/pacemaker.log")
+	pmOff := fileSize(pmLog)
+	fromLog := filepath.Join(from.Dir, "var/log/pacemaker/pacemaker.log")
+	fromOff := fileSize(fromLog)
+	if l.hooks.Before != nil {
+		l.hooks.Before(r)
+	}
+	if l.hooks.Pause > 0 {
+		time.Sleep(l.hooks.Pause)
+	}
+	r.Fault = time.Now()
+	if err := fault(); err != nil {
+		return r, fmt.Errorf("fault: %w", err)
+	}
+	// The emulator and the router.
+	deadline := time.Now().Add(60 * time.Second)
+	for !(l.RouteTarget() == to.ENI && l.KernelNextHop() == to.IP) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return r, fmt.Errorf("route not moved to %s (%s): table says %q, kernel next hop %q", to.Name, to.ENI, l.RouteTarget(), l.KernelNextHop())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var kernelAt time.Time
+	for _, e := range l.Events() {
+		if e.Time.After(r.Fault) && e.NextHop == to.IP {
+			kernelAt = e.Time
+			break
+		}
+	}
+	if kernelAt.IsZero() { // the route was already there (a move by the fault itself)
+		kernelAt = time.Now()
+	}
+	r.Kernel = kernelAt.Sub(r.Fault)
+	// Pacemaker.
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if _, err := to.WaitStarted(wctx, Resource, to.Name); err != nil {
+		return r, err
+	}
+	if wantFailure {
+		f, err := to.WaitFailure(wctx, Resource)
+		if err != nil {
+			return r, err
+		}
+		r.ExitReason = f.ExitReason
+	}
+	// The client.
+	p, ok := l.Prober.WaitAnswered(kernelAt, 20*time.Second)
+	if !ok {
+		return r, fmt.Errorf("no ping answered through %s", to.Name)
+	}
+	r.Ping = p.Recv.Sub(r.Fault)
+	if l.hooks.Pause > 0 {
+		time.Sleep(l.hooks.Pause)
+	}
+	var last time.Time
+	for _, pr := range l.Prober.Since(r.Fault.Add(-time.Second)) {
+		if pr.Sent.After(p.Sent.Add(time.Second)) {
+			break
+		}
+		if !pr.Answered() {
+			if !pr.Sent.Before(r.Fault) && pr.Sent.Before(p.Sent) {
+				r.Lost++
+			}
+			continue
+		}
+		if !last.IsZero() && pr.Recv.Sub(last) > r.MaxGap {
+			r.MaxGap = pr.Recv.Sub(last)
+		}
+		last = pr.Recv
+	}
+	// The emulator's request log.
+	for _, e := range l.Emu.Log()[logN:] {
+		switch {
+		case e.Code == "RequestLimitExceeded":
+			r.Throttled++
+		case (e.Action == "ReplaceRoute" || e.Action == "CreateRoute") && !e.DryRun:
+			r.Writes++
+			if e.Code == "" && r.RouteAPI == 0 && (e.Params["NetworkInterfaceId"] == to.ENI || e.Params["InstanceId"] == to.Instance) {
+				r.RouteAPI = e.Time.Add(e.Latency).Sub(r.Fault)
+			}
+		}
+	}
+	// Pacemaker's logs.
+	if d, ok := execTime(pmLog, pmOff, Resource+" start"); ok {
+		r.Start = d
+	}
+	if wantFailure {
+		if t, ok := failedMonitorAt(fromLog, fromOff, r.Fault); ok {
+			r.Detect = t.Sub(r.Fault)
+		}
+	}
+	r.CrmMon = l.CrmMon(ctx)
+	if l.hooks.After != nil {
+		l.hooks.After(r)
+	}
+	return r, nil
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// linesFrom returns the lines of path after byte offset off.
+func linesFrom(path string, off int64) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, 0); err != nil {
+		return nil
+	}
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+var execTimeRE = regexp.MustCompile(`\(execution time ([0-9.]+)(ms|s)`)
+
+// execTime finds pacemaker-execd's "<op> (call N, PID M) exited with status
+// 0 (execution time 123ms, ...)" after off.
+func execTime(path string, off int64, op string) (time.Duration, bool) {
+	for _, line := range linesFrom(path, off) {
+		if !strings.Contains(line, op+" (call") || !strings.Contains(line, "exited with status 0") {
+			continue
+		}
+		if m := execTimeRE.FindStringSubmatch(line); m != nil {
+			v, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				continue
+			}
+			if m[2] == "s" {
+				v *= 1000
+			}
+			return time.Duration(v * float64(time.Millisecond)), true
+		}
+	}
+	return 0, false
+}
+
+// failedMonitorAt finds when the failed monitor was logged on a node (the
+// controller's "Result of monitor operation for vip ..." that is not ok),
+// from the log line's timestamp (local time, milliseconds).
+func failedMonitorAt(path string, off int64, near time.Time) (time.Time, bool) {
+	for _, line := range linesFrom(path, off) {
+		if !strings.Contains(line, "Result of monitor operation for "+Resource) || strings.Contains(line, ": ok") {
+			continue
+		}
+		if t, ok := logTime(line, near); ok {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// logTime parses Pacemaker's "Jan 02 15:04:05.000" line prefix.
+func logTime(line string, near time.Time) (time.Time, bool) {
+	if len(line) < 19 {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation("Jan 02 15:04:05.000", line[:19], time.Local)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t = t.AddDate(near.Year(), 0, 0)
+	return t, true
+}
+
+// Active returns the active node, waiting for the resource to be started.
+func (l *Lab) active(ctx context.Context) (*Node, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n, err := l.Active(ctx)
+		if err == nil {
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// Cleanup clears the resource's fail counts (crm resource cleanup) and
+// waits until crm_mon lists no failure and the resource runs.
+func (l *Lab) Cleanup(ctx context.Context) error {
+	n := l.Running()
+	if n == nil {
+		return errors.New("no node running")
+	}
+	if _, err := n.Run(ctx, "crm", "resource", "cleanup", Resource); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	_, err := n.WaitFor(wctx, "no failures", func(s *cluster.Status) bool {
+		for _, f := range s.Failures {
+			if strings.HasPrefix(f.OpKey, Resource+"_") {
+				return false
+			}
+		}
+		return s.Resource(Resource).Started("")
+	})
+	return err
+}
+
+// Restart brings a killed node back and waits until both are online.
+func (l *Lab) Restart(ctx context.Context, n *Node) error {
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	if err := n.WaitOnline(wctx, l.Nodes[0].Name, l.Nodes[1].Name); err != nil {
+		return err
+	}
+	return l.privateCrmsh(ctx, n)
+}
+
+func (l *Lab) progress(format string, args ...any) {
+	if l.hooks.Logf != nil {
+		l.hooks.Logf(format, args...)
+	} else {
+		l.logf(format, args...)
+	}
+}
+
+// ScenarioKill kills the active node: one SIGKILL of its PID namespace's
+// first process takes corosync, pacemakerd and its children down at once.
+// The node's network namespace, with the VIP still on its lo, stays, as
+// the kernel of a node whose cluster stack crashed would. The node is
+// started again afterwards.
+func (l *Lab) ScenarioKill(ctx context.Context) ([]*Result, error) {
+	from, err := l.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := l.failover(ctx, "1", "kill active node", from, from.Kill, false)
+	if err != nil {
+		return []*Result{r}, err
+	}
+	l.progress("restarting %s", from.Name)
+	if err := l.Restart(ctx, from); err != nil {
+		return []*Result{r}, err
+	}
+	return []*Result{r}, l.Cleanup(ctx)
+}
+
+// ScenarioHijack points the route at another instance behind the
+// cluster's back: the monitor fails with routeha's exit reason and
+// migration-threshold=1 moves the resource.
+func (l *Lab) ScenarioHijack(ctx context.Context) ([]*Result, error) {
+	from, err := l.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := l.failover(ctx, "2", "route hijacked", from, func() error {
+		return l.Emu.SetRoute(Table, VIPCIDR, OtherENI)
+	}, true)
+	if err != nil {
+		return []*Result{r}, err
+	}
+	return []*Result{r}, l.Cleanup(ctx)
+}
+
+// ScenarioVIPDeleted deletes the VIP from lo on the active node.
+func (l *Lab) ScenarioVIPDeleted(ctx context.Context) ([]*Result, error) {
+	from, err := l.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := l.failover(ctx, "3", "VIP deleted from lo", from, func() error {
+		return ipCmd("-n", from.NS, "addr", "del", VIPCIDR, "dev", "lo")
+	}, true)
+	if err != nil {
+		return []*Result{r}, err
+	}
+	return []*Result{r}, l.Cleanup(ctx)
+}
+
+// ScenarioMove moves the resource with crm resource move, back, and clears
+// the constraint.
+func (l *Lab) ScenarioMove(ctx context.Context) ([]*Result, error) {
+	from, err := l.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	to := l.Other(from)
+	move := func(target *Node) func() error {
+		return func() error {
+			_, err := l.Running().Run(ctx, "crm", "resource", "move", Resource, target.Name)
+			return err
+		}
+	}
+	r1, err := l.failover(ctx, "4a", "crm resource move", from, move(to), false)
+	if err != nil {
+		return []*Result{r1}, err
+	}
+	r2, err := l.failover(ctx, "4b", "crm resource move back", to, move(from), false)
+	if err != nil {
+		return []*Result{r1, r2}, err
+	}
+	if _, err := l.Running().Run(ctx, "crm", "resource", "clear", Resource); err != nil {
+		return []*Result{r1, r2}, err
+	}
+	return []*Result{r1, r2}, nil
+}
+
+// ScenarioThrottle kills the active node while every EC2 request is
+// answered RequestLimitExceeded for 3 seconds.
+func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
+	from, err := l.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stop := make(chan struct{})
+	r, err := l.failover(ctx, "5", "kill + EC2 throttled 3 s", from, func() error {
+		l.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle})
+		go func() {
+			select {
+			case <-time.After(3 * time.Second):
+			case <-stop:
+			}
+			l.Emu.ClearFaults()
+		}()
+		return from.Kill()
+	}, false)
+	close(stop)
+	if err != nil {
+		return []*Result{r}, err
+	}
+	l.progress("restarting %s", from.Name)
+	if err := l.Restart(ctx, from); err != nil {
+		return []*Result{r}, err
+	}
+	return []*Result{r}, l.Cleanup(ctx)
+}
+
+// FormatTable formats results as a Markdown table.
+func FormatTable(results []*Result) string {
+	var b strings.Builder
+	b.WriteString("| # | scenario | from → to | failed monitor | route written (API) | kernel route | first reply | pings lost | longest reply gap | routeha start | route writes | throttled |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	ms := func(d time.Duration) string {
+		if d == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s → %s | %s | %s | %s | %s | %d | %s | %s | %d | %d |\n",
+			r.N, r.Name, r.From, r.To, ms(r.Detect), ms(r.RouteAPI), ms(r.Kernel), ms(r.Ping), r.Lost, ms(r.MaxGap), ms(r.Start), r.Writes, r.Throttled)
+	}
+	return b.String()
+}
