@@ -36,6 +36,8 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// SessionName names assumed-role sessions (CloudTrail shows it).
 	SessionName string
+	// Attempts, when set, records what the retries saw.
+	Attempts *Attempts
 }
 
 // NewClient builds an EC2 client whose retries (throttling, 5xx, timeouts,
@@ -58,11 +60,15 @@ func NewClient(ctx context.Context, o Options) (*ec2.Client, error) {
 			tr.MaxIdleConnsPerHost = 64
 		})
 	retryer := func() aws.Retryer {
-		return retry.NewStandard(func(so *retry.StandardOptions) {
+		r := retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 1 << 20 // the context's deadline is the bound
 			so.MaxBackoff = 2 * time.Second
 			so.RateLimiter = ratelimit.None
 		})
+		if o.Attempts != nil {
+			return o.Attempts.observe(r)
+		}
+		return r
 	}
 	loads := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),

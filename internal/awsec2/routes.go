@@ -28,11 +28,21 @@ type API interface {
 
 // Routes implements agent.Routes over the EC2 API.
 type Routes struct {
-	api API
+	api      API
+	attempts *Attempts
 }
 
 // New returns the adapter over an EC2 client.
 func New(api API) *Routes { return &Routes{api: api} }
+
+// NewObserved returns the adapter over a client built with
+// Options.Attempts, so that errors say what the retries saw.
+func NewObserved(api API, attempts *Attempts) *Routes { return &Routes{api: api, attempts: attempts} }
+
+// fail classifies an error, explained with the last retried answer.
+func (r *Routes) fail(op string, err error) error {
+	return classify(op, r.attempts.Explain(err))
+}
 
 var _ agent.Routes = (*Routes)(nil)
 
@@ -40,7 +50,7 @@ var _ agent.Routes = (*Routes)(nil)
 func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error) {
 	out, err := r.api.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: ids})
 	if err != nil {
-		return nil, classify("DescribeRouteTables", err)
+		return nil, r.fail("DescribeRouteTables", err)
 	}
 	tables := make([]agent.Table, 0, len(out.RouteTables))
 	for _, t := range out.RouteTables {
@@ -128,7 +138,7 @@ func (r *Routes) Write(ctx context.Context, w agent.Write) error {
 		return nil
 	}
 	if err != nil {
-		return classify(op, err)
+		return r.fail(op, err)
 	}
 	return nil
 }
@@ -142,7 +152,7 @@ func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, er
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, classify("DescribeRouteTables", err)
+			return nil, r.fail("DescribeRouteTables", err)
 		}
 		for _, t := range out.RouteTables {
 			tables = append(tables, convertTable(t))
@@ -155,7 +165,7 @@ func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, er
 func (r *Routes) Interfaces(ctx context.Context, ids []string) ([]agent.Interface, error) {
 	out, err := r.api.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
 	if err != nil {
-		return nil, classify("DescribeNetworkInterfaces", err)
+		return nil, r.fail("DescribeNetworkInterfaces", err)
 	}
 	ifs := make([]agent.Interface, 0, len(out.NetworkInterfaces))
 	for _, n := range out.NetworkInterfaces {
@@ -183,7 +193,7 @@ func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dr
 		return nil
 	}
 	if err != nil {
-		return classify("ModifyNetworkInterfaceAttribute", err)
+		return r.fail("ModifyNetworkInterfaceAttribute", err)
 	}
 	return nil
 }
@@ -214,7 +224,10 @@ func classify(op string, err error) error {
 		kind = agent.KindDenied
 	case code == "RouteAlreadyExists":
 		kind = agent.KindRouteExists
-	case code == "InvalidRoute.NotFound":
+	case code == "InvalidRoute.NotFound",
+		// ReplaceRoute on a missing route: "There is no route defined for
+		// '192.0.2.10/32' in the route table. Use CreateRoute instead."
+		code == "InvalidParameterValue" && strings.Contains(ae.ErrorMessage(), "no route defined"):
 		kind = agent.KindRouteNotFound
 	case strings.HasPrefix(code, "InvalidInstanceID") || strings.HasPrefix(code, "InvalidNetworkInterfaceID"):
 		kind = agent.KindBadTarget

@@ -51,7 +51,9 @@ func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Sel
 	if region == "" {
 		region = self.Region
 	}
+	attempts := &awsec2.Attempts{}
 	client, err := awsec2.NewClient(ctx, awsec2.Options{
+		Attempts:        attempts,
 		Region:          region,
 		Profile:         cfg.Profile,
 		Endpoint:        cfg.Endpoint,
@@ -64,7 +66,7 @@ func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Sel
 	if err != nil {
 		return nil, err
 	}
-	return awsec2.New(client), nil
+	return awsec2.NewObserved(client, attempts), nil
 }
 
 // VIP returns the netlink adapter.

@@ -1,0 +1,412 @@
+// Package integration drives the built routeha binary as Pacemaker does (a
+// new process per action, OCF_RESKEY_* in the environment, CRM_meta_timeout
+// set) inside network namespaces made by the test, against the EC2 emulator
+// and one IMDS fake per node.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/imdsfake"
+)
+
+const (
+	vip   = "192.0.2.10"
+	vipDs = "192.0.2.10/32"
+	rtb1  = ec2emu.FixtureRouteTable1
+	rtb2  = ec2emu.FixtureRouteTable2
+)
+
+// OCF exit codes, as the binary returns them.
+const (
+	ocfSuccess    = 0
+	ocfGeneric    = 1
+	ocfPerm       = 4
+	ocfInstalled  = 5
+	ocfConfigured = 6
+	ocfNotRunning = 7
+)
+
+// env is one test's world with the parameters of one resource.
+type env struct {
+	t      *testing.T
+	w      *harness.World
+	params map[string]string
+	before *ec2emu.State
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	w := harness.NewWorld(t)
+	e := &env{t: t, w: w, params: map[string]string{
+		"ip": vip, "routing_table": rtb1 + "," + rtb2, "source_dest_check": "ignore",
+	}}
+	e.before = w.Emu.Snapshot()
+	// Whatever a test does, only the configured destination in the
+	// configured tables may ever change.
+	t.Cleanup(func() { e.assertOnlyOurRouteChanged() })
+	return e
+}
+
+func (e *env) run(node, action string, opts ...func(*harness.Runner)) harness.Result {
+	e.t.Helper()
+	r := e.w.Agent(node)
+	for _, o := range opts {
+		o(r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := r.Run(ctx, action, e.params)
+	require.NoError(e.t, res.Err, "running %s on %s", action, node)
+	return res
+}
+
+func timeout(d time.Duration) func(*harness.Runner) { return func(r *harness.Runner) { r.Timeout = d } }
+func recurring(r *harness.Runner)                   { r.Interval = 10 * time.Second }
+
+func (e *env) expect(node, action string, code int, opts ...func(*harness.Runner)) harness.Result {
+	e.t.Helper()
+	res := e.run(node, action, opts...)
+	require.Equal(e.t, code, res.Code, "%s on node %s: reason %q\nstderr:\n%s", action, node, res.Reason, res.Stderr)
+	if code != ocfSuccess {
+		assert.NotEmpty(e.t, res.Reason, "every failure has an exit reason")
+		assert.NotContains(e.t, res.Reason, "\n")
+	}
+	return res
+}
+
+// target returns the ENI (or instance) the VIP's route in table points at,
+// "" when there is no route.
+func (e *env) target(table string) string {
+	st := e.w.Emu.Snapshot()
+	rt := st.RouteTable(table)
+	require.NotNil(e.t, rt)
+	r := rt.Route(vipDs)
+	if r == nil {
+		return ""
+	}
+	if r.NetworkInterfaceID != "" {
+		return r.NetworkInterfaceID
+	}
+	return r.InstanceID
+}
+
+func (e *env) hasVIP(node string) bool {
+	ok, err := e.w.Node(node).NS.HasAddr("lo", vipDs)
+	require.NoError(e.t, err)
+	return ok
+}
+
+// routeTo moves the VIP's route behind the agent's back.
+func (e *env) routeTo(table, node string) {
+	require.NoError(e.t, e.w.Emu.SetRoute(table, vipDs, e.w.Node(node).ENI))
+}
+
+func (e *env) assertOnlyOurRouteChanged() {
+	configured := map[string]bool{}
+	for _, id := range strings.Split(e.params["routing_table"], ",") {
+		configured[id] = true
+	}
+	dst := e.params["destination_cidr"]
+	if dst == "" {
+		dst = e.params["ip"] + "/32"
+		if strings.Contains(e.params["ip"], ":") {
+			dst = e.params["ip"] + "/128"
+		}
+	}
+	for _, c := range ec2emu.Diff(e.before, e.w.Emu.Snapshot()) {
+		assert.True(e.t, configured[c.RouteTableID] && c.Destination == dst,
+			"a route outside the resource changed: %s", c)
+	}
+}
+
+func TestStartFromNothing(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "monitor", ocfNotRunning)
+	e.expect("a", "start", ocfSuccess)
+	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
+	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
+	assert.True(t, e.hasVIP("a"))
+	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("b", "monitor", ocfNotRunning)
+}
+
+func TestStartTwiceIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.w.Emu.ResetLog()
+	e.expect("a", "start", ocfSuccess)
+	assert.Zero(t, e.w.Emu.Count("ReplaceRoute")+e.w.Emu.Count("CreateRoute"), "nothing to write the second time")
+	e.expect("a", "monitor", ocfSuccess)
+}
+
+func TestCreateRouteFalse(t *testing.T) {
+	e := newEnv(t)
+	e.params["create_route"] = "false"
+	res := e.expect("a", "start", ocfConfigured)
+	assert.Contains(t, res.Reason, "create_route")
+	assert.False(t, e.hasVIP("a"), "a refused start changes nothing")
+	e.expect("a", "validate-all", ocfConfigured)
+
+	e.routeTo(rtb1, "b")
+	e.routeTo(rtb2, "b")
+	e.expect("a", "start", ocfSuccess)
+	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
+}
+
+func TestStopTwiceNeedsNoAPI(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	e.w.Node("a").IMDS.SetFault(imdsDown())
+	e.w.Emu.ResetLog()
+	e.expect("a", "stop", ocfSuccess)
+	e.expect("a", "stop", ocfSuccess)
+	assert.False(t, e.hasVIP("a"))
+	assert.Empty(t, e.w.Emu.Log(), "stop made an EC2 request")
+	e.expect("a", "monitor", ocfNotRunning)
+}
+
+func TestMonitorRows(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "monitor", ocfSuccess, recurring)
+
+	// The route moved away in one table: the tables disagree.
+	e.routeTo(rtb2, "b")
+	res := e.expect("a", "monitor", ocfGeneric, recurring)
+	assert.Contains(t, res.Reason, "disagree")
+	assert.Contains(t, res.Reason, ec2emu.FixtureENIB)
+
+	// In both: not running here.
+	e.routeTo(rtb1, "b")
+	res = e.expect("a", "monitor", ocfNotRunning, recurring)
+	assert.Contains(t, res.Reason, "does not point here")
+
+	// start takes it back.
+	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "monitor", ocfSuccess, recurring)
+
+	// The VIP deleted behind the agent's back: not running.
+	require.NoError(t, e.w.Node("a").NS.DelAddr("lo", vipDs))
+	res = e.expect("a", "monitor", ocfNotRunning, recurring)
+	assert.Contains(t, res.Reason, "not on lo")
+}
+
+func TestMonitorSteadyStateCost(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.w.Emu.ResetLog()
+	e.w.Node("a").IMDS.Reset()
+	e.expect("a", "monitor", ocfSuccess, recurring)
+	assert.Equal(t, map[string]int{"DescribeRouteTables": 1}, e.w.Emu.Counts(), "one request for both tables")
+	assert.Zero(t, e.w.Node("a").IMDS.Total(), "identity comes from the cache")
+}
+
+func TestProbeOnStandbyWithStrayVIP(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	require.NoError(t, e.w.Node("b").NS.AddAddr("lo", vipDs))
+	res := e.expect("b", "monitor", ocfNotRunning) // interval 0: a probe
+	assert.Contains(t, res.Reason, "does not point here")
+	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1), "a probe changes nothing")
+}
+
+func TestFailoverBetweenNodes(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.expect("b", "start", ocfSuccess)
+	assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb1))
+	assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb2))
+	e.expect("a", "monitor", ocfNotRunning, recurring)
+	e.expect("b", "monitor", ocfSuccess, recurring)
+	e.expect("a", "stop", ocfSuccess)
+	assert.False(t, e.hasVIP("a"))
+}
+
+func TestLookupTypes(t *testing.T) {
+	for _, lt := range []string{"InstanceId", "NetworkInterfaceId"} {
+		t.Run(lt, func(t *testing.T) {
+			e := newEnv(t)
+			e.params["lookup_type"] = lt
+			e.expect("a", "start", ocfSuccess)
+			r := e.w.Emu.Snapshot().RouteTable(rtb1).Route(vipDs)
+			require.NotNil(t, r)
+			assert.Equal(t, ec2emu.FixtureInstanceA, r.InstanceID)
+			assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
+			e.expect("a", "monitor", ocfSuccess)
+			e.expect("b", "start", ocfSuccess)
+			e.expect("a", "monitor", ocfNotRunning)
+		})
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	e := newEnv(t)
+	e.params["ip"] = "2001:db8::10"
+	e.expect("a", "start", ocfSuccess)
+	r := e.w.Emu.Snapshot().RouteTable(rtb1).Route("2001:db8::10/128")
+	require.NotNil(t, r)
+	assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
+	ok, err := e.w.Node("a").NS.HasAddr("lo", "2001:db8::10/128")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	e.expect("a", "monitor", ocfSuccess)
+	e.expect("a", "stop", ocfSuccess)
+	e.expect("a", "monitor", ocfNotRunning)
+}
+
+func TestThrottlingStillSucceeds(t *testing.T) {
+	e := newEnv(t)
+	// The next eight requests, whatever they are, are throttled.
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 8})
+	res := e.expect("a", "start", ocfSuccess, timeout(30*time.Second))
+	assert.Less(t, res.Elapsed, 30*time.Second)
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 3})
+	e.expect("a", "monitor", ocfSuccess, recurring)
+}
+
+func TestAPIDown(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	for _, action := range []string{"monitor", "start"} {
+		res := e.expect("a", action, ocfGeneric, timeout(4*time.Second))
+		assert.Less(t, res.Elapsed, 4*time.Second, "%s returned after CRM_meta_timeout", action)
+		assert.Contains(t, res.Reason, "Unavailable")
+	}
+	e.expect("a", "stop", ocfSuccess, timeout(4*time.Second))
+}
+
+func TestDroppedConnectionsEndInsideTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Drop})
+	res := e.expect("a", "start", ocfGeneric, timeout(4*time.Second))
+	assert.Less(t, res.Elapsed, 4*time.Second)
+}
+
+func TestStaleReadsAfterWrite(t *testing.T) {
+	e := newEnv(t)
+	e.w.Emu.SetStaleReads(3)
+	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "monitor", ocfSuccess)
+}
+
+type imdsFault = imdsfake.Fault
+
+func imdsDown() imdsFault { return imdsFault{Down: true} }
+
+func TestIMDSDown(t *testing.T) {
+	e := newEnv(t)
+	e.w.Node("a").IMDS.SetFault(imdsDown())
+	res := e.expect("a", "start", ocfGeneric, timeout(5*time.Second))
+	assert.Contains(t, res.Reason, "instance metadata service")
+	assert.Less(t, res.Elapsed, 5*time.Second)
+
+	// Once the identity is cached, IMDS is not needed any more.
+	e.w.Node("a").IMDS.SetFault(imdsFault{})
+	e.expect("a", "start", ocfSuccess)
+	e.w.Node("a").IMDS.SetFault(imdsDown())
+	e.expect("a", "monitor", ocfSuccess)
+	e.expect("a", "start", ocfSuccess)
+}
+
+func TestIAMDenied(t *testing.T) {
+	e := newEnv(t)
+	e.expect("a", "validate-all", ocfSuccess)
+	e.w.Emu.Deny(ec2emu.Deny{Principal: e.w.Node("a").AccessKeyID, Action: "ReplaceRoute", RouteTableID: rtb2})
+	e.routeTo(rtb1, "b")
+	e.routeTo(rtb2, "b")
+	before := e.w.Emu.Snapshot()
+	res := e.expect("a", "validate-all", ocfPerm)
+	assert.Contains(t, res.Reason, "ReplaceRoute")
+	assert.Contains(t, res.Reason, rtb2)
+	assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "validate-all changed a route")
+	res = e.expect("a", "start", ocfPerm)
+	assert.Contains(t, res.Reason, rtb2)
+	// Node b is allowed: validate-all passes there.
+	e.expect("b", "validate-all", ocfSuccess)
+}
+
+func TestSourceDestCheck(t *testing.T) {
+	e := newEnv(t)
+	e.params["source_dest_check"] = "verify"
+	res := e.expect("a", "validate-all", ocfConfigured)
+	assert.Contains(t, res.Reason, ec2emu.FixtureENIA)
+	e.expect("a", "start", ocfConfigured)
+	assert.False(t, e.hasVIP("a"))
+
+	e.params["source_dest_check"] = "disable"
+	e.expect("a", "validate-all", ocfSuccess)
+	e.expect("a", "start", ocfSuccess)
+	e.params["source_dest_check"] = "verify"
+	e.expect("a", "validate-all", ocfSuccess)
+}
+
+func TestBadParameters(t *testing.T) {
+	e := newEnv(t)
+	cases := map[string]map[string]string{
+		"missing ip":            {"ip": ""},
+		"malformed ip":          {"ip": "192.0.2"},
+		"malformed cidr":        {"destination_cidr": "192.0.2.0/33"},
+		"cidr without ip":       {"destination_cidr": "198.51.100.0/24"},
+		"bad table":             {"routing_table": "rtb-123"},
+		"duplicate table":       {"routing_table": rtb1 + "," + rtb1},
+		"unknown lookup_type":   {"lookup_type": "PrivateIp"},
+		"label over 15":         {"iflabel": "abcdefghijklmn"},
+		"unknown table":         {"routing_table": "rtb-0123456789abcdef0"},
+		"vip inside the VPC":    {"ip": "10.0.9.9"},
+		"bad source_dest_check": {"source_dest_check": "maybe"},
+		"more specific route":   {"ip": "172.16.0.1", "destination_cidr": "172.16.0.0/11"},
+	}
+	for name, override := range cases {
+		t.Run(name, func(t *testing.T) {
+			saved := map[string]string{}
+			for k, v := range e.params {
+				saved[k] = v
+			}
+			defer func() { e.params = saved }()
+			for k, v := range override {
+				if v == "" {
+					delete(e.params, k)
+				} else {
+					e.params[k] = v
+				}
+			}
+			res := e.run("a", "validate-all")
+			require.Equal(t, ocfConfigured, res.Code, "reason %q", res.Reason)
+			param := ""
+			for k := range override {
+				param = k
+			}
+			if name != "unknown table" && name != "vip inside the VPC" && name != "more specific route" {
+				assert.Contains(t, res.Reason, fmt.Sprintf("parameter %s", param))
+			}
+			assert.NotContains(t, res.Stderr, "panic")
+			assert.False(t, e.hasVIP("a"))
+		})
+	}
+}
+
+func TestInterfaceMissing(t *testing.T) {
+	e := newEnv(t)
+	e.params["interface"] = "eth7"
+	res := e.expect("a", "validate-all", ocfInstalled)
+	assert.Contains(t, res.Reason, "eth7")
+}
+
+func TestUnknownAction(t *testing.T) {
+	e := newEnv(t)
+	res := e.run("a", "reload-agent")
+	assert.Equal(t, 3, res.Code)
+	assert.Contains(t, res.Reason, "unknown action")
+}
