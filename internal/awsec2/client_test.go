@@ -32,6 +32,7 @@ const describeOK = `<?xml version="1.0" encoding="UTF-8"?>
       </routeSet>
       <associationSet><item><main>true</main></item><item><subnetId>subnet-1</subnetId><main>false</main></item></associationSet>
     </item>
+    <item><routeTableId>rtb-0fedcba9876543210</routeTableId><vpcId>vpc-01234567</vpcId><routeSet></routeSet></item>
   </routeTableSet>
 </DescribeRouteTablesResponse>`
 
@@ -74,7 +75,7 @@ func TestTablesOneRequestForAllTables(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), calls.Load())
 	assert.ElementsMatch(t, []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"}, ids)
-	require.Len(t, tables, 1)
+	require.Len(t, tables, 2)
 	tb := tables[0]
 	assert.Equal(t, "vpc-01234567", tb.VPCID)
 	assert.True(t, tb.Main)

@@ -56,7 +56,29 @@ func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error
 	for _, t := range out.RouteTables {
 		tables = append(tables, convertTable(t))
 	}
+	// EC2 answers InvalidRouteTableID.NotFound for an unknown id, never a
+	// short list. A short list is an answer that was not EC2's (a proxy's
+	// page, a truncated body the SDK read as empty): unreadable, transient,
+	// and above all not "the table does not exist", which is fatal.
+	if missing := missingIDs(ids, tables); len(missing) > 0 {
+		return nil, &agent.APIError{Kind: agent.KindUnreadable, Op: "DescribeRouteTables",
+			Err: fmt.Errorf("the answer does not list %s; it is not a DescribeRouteTables response", strings.Join(missing, ", "))}
+	}
 	return tables, nil
+}
+
+func missingIDs(ids []string, tables []agent.Table) []string {
+	got := make(map[string]bool, len(tables))
+	for _, t := range tables {
+		got[t.ID] = true
+	}
+	var missing []string
+	for _, id := range ids {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing
 }
 
 func convertTable(t types.RouteTable) agent.Table {
