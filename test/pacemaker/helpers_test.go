@@ -1,0 +1,236 @@
+// Package pacemaker_test checks routeha against the real Pacemaker tool chain:
+// make install, ocf-tester, xmllint and the ra-api-1 DTD, crmsh, pcs,
+// crm_resource, a one-node cluster in namespaces, the man page and the .deb.
+//
+// The tests need root and the Debian packages test/setup/deps.sh installs;
+// they skip (saying why) only when not root or when a tool is missing. With
+// ROUTEHA_TRANSCRIPTS=<dir> they write what each tool printed to <dir>, the
+// source of the transcripts in doc/pacemaker.md.
+package pacemaker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/cluster"
+	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
+)
+
+const (
+	agentName = "ocf:suzlab:routeha"
+	vip       = "192.0.2.10"
+	vipCIDR   = vip + "/32"
+	dtd       = "/usr/share/resource-agents/ra-api-1.dtd"
+)
+
+var tables = ec2emu.FixtureRouteTable1 + "," + ec2emu.FixtureRouteTable2
+
+// needRoot skips the test unless it runs as root with the given tools.
+func needRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (namespaces, make install into the system for the .deb); run the tests as root")
+	}
+	needTools(t, tools...)
+}
+
+// needTools skips the test when a tool is missing; test/setup/deps.sh
+// installs all of them, so in CI none is.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (bash test/setup/deps.sh installs it)", tool)
+		}
+	}
+}
+
+// ctxFor returns a context bounded by d and by the test's deadline.
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// install runs `make install DESTDIR=<dir>` once per test process, into a
+// world-readable directory (ocf-tester runs meta-data as nobody), removed by
+// TestMain.
+var install struct {
+	once sync.Once
+	dir  string
+	out  string
+	err  error
+}
+
+func installed(t *testing.T) (destdir, agent, manpage string) {
+	t.Helper()
+	needRoot(t, "make", "install")
+	install.once.Do(func() {
+		root, err := harness.ModuleRoot()
+		if err != nil {
+			install.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "routeha-pacemaker-")
+		if err != nil {
+			install.err = err
+			return
+		}
+		install.dir = dir
+		if err := os.Chmod(dir, 0o755); err != nil {
+			install.err = err
+			return
+		}
+		cmd := exec.Command("make", "-s", "-C", root, "install", "DESTDIR="+dir)
+		out, err := cmd.CombinedOutput()
+		install.out = string(out)
+		install.err = err
+	})
+	require.NoError(t, install.err, "make install DESTDIR=%s:\n%s", install.dir, install.out)
+	return install.dir,
+		filepath.Join(install.dir, "usr/lib/ocf/resource.d/suzlab/routeha"),
+		filepath.Join(install.dir, "usr/share/man/man7/ocf_suzlab_routeha.7")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if install.dir != "" {
+		_ = os.RemoveAll(install.dir)
+	}
+	os.Exit(code)
+}
+
+// agentBin is the binary under test: $ROUTEHA_BIN (make test sets it), else
+// one the harness builds.
+func agentBin(t *testing.T) string { return harness.AgentBinary(t) }
+
+// stagedAgents returns a directory holding suzlab/routeha, to overlay on
+// /usr/lib/ocf/resource.d with cluster.AgentCommand.
+func stagedAgents(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ocf")
+	require.NoError(t, cluster.StageAgents(dir, []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agentBin(t)}}))
+	return dir
+}
+
+// runTool runs cmd, returns its combined output and exit code (-1 when it
+// could not run).
+func runTool(cmd *exec.Cmd) (string, int) {
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := cmd.Run()
+	return b.String(), cluster.ExitCode(err)
+}
+
+// Metadata is the part of the agent's meta-data the tests compare with.
+type Metadata struct {
+	Name       string `xml:"name,attr"`
+	Parameters []struct {
+		Name      string `xml:"name,attr"`
+		Required  string `xml:"required,attr"`
+		Unique    string `xml:"unique,attr"`
+		LongDesc  string `xml:"longdesc"`
+		ShortDesc string `xml:"shortdesc"`
+		Content   struct {
+			Type    string  `xml:"type,attr"`
+			Default *string `xml:"default,attr"`
+		} `xml:"content"`
+	} `xml:"parameters>parameter"`
+	Actions []struct {
+		Name     string `xml:"name,attr"`
+		Timeout  string `xml:"timeout,attr"`
+		Interval string `xml:"interval,attr"`
+		Depth    string `xml:"depth,attr"`
+	} `xml:"actions>action"`
+}
+
+func metadata(t *testing.T, bin string) (*Metadata, []byte) {
+	t.Helper()
+	out, err := exec.Command(bin, "meta-data").Output()
+	require.NoError(t, err, "%s meta-data", bin)
+	var md Metadata
+	require.NoError(t, xml.Unmarshal(out, &md))
+	require.NotEmpty(t, md.Parameters, "meta-data lists no parameter")
+	return &md, out
+}
+
+var spaces = regexp.MustCompile(`\s+`)
+
+// squash collapses white space, so that text wrapped by a tool compares
+// equal to the meta-data's.
+func squash(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
+
+// transcript appends "$ cmdline" and output to $ROUTEHA_TRANSCRIPTS/name.txt
+// when that variable is set.
+func transcript(t *testing.T, name, cmdline, output string) {
+	t.Helper()
+	dir := os.Getenv("ROUTEHA_TRANSCRIPTS")
+	if dir == "" {
+		return
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	f, err := os.OpenFile(filepath.Join(dir, name+".txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "$ %s\n%s\n\n", cmdline, strings.TrimRight(output, "\n"))
+	require.NoError(t, err)
+}
+
+// world is the harness fixture with Source/Dest. Check off on both
+// instances, as the Routing-Based HA pattern requires.
+func world(t *testing.T) *harness.World {
+	t.Helper()
+	w := harness.NewWorld(t)
+	st := w.Emu.Snapshot()
+	for i := range st.ENIs {
+		st.ENIs[i].SourceDestCheck = false
+	}
+	for i := range st.Instances {
+		st.Instances[i].SourceDestCheck = false
+	}
+	require.NoError(t, w.Emu.SetState(st))
+	return w
+}
+
+// awsEnv is the environment that makes the agent on node n talk to the
+// emulator and to n's IMDS fake.
+func awsEnv(n *harness.Node) []string {
+	return []string{
+		"AWS_ENDPOINT_URL_EC2=" + n.EC2URL,
+		"AWS_ENDPOINT_URL_STS=" + n.EC2URL,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + n.IMDSURL,
+		"AWS_ACCESS_KEY_ID=" + n.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=routeha-test-secret",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"HA_RSCTMP=" + n.RscTmp,
+		"HOME=" + n.Home,
+	}
+}
+
+// routeTarget returns "eni/instance" (the emulator's Route.Target) of the
+// VIP's route in table, or "" when the table has none.
+func routeTarget(t *testing.T, w *harness.World, table string) string {
+	t.Helper()
+	rt := w.Emu.Snapshot().RouteTable(table)
+	require.NotNil(t, rt, "no table %s", table)
+	r := rt.Route(vipCIDR)
+	if r == nil {
+		return ""
+	}
+	return r.Target()
+}
