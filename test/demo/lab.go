@@ -495,6 +495,18 @@ func CrmConfig(monitor string) [][]string {
 	}
 }
 
+// PcsConfig returns the same configuration as pcs commands (without the
+// leading "pcs").
+func PcsConfig(monitor string) [][]string {
+	return [][]string{
+		{"property", "set", "no-quorum-policy=ignore", "stonith-enabled=false"},
+		{"resource", "defaults", "update", "resource-stickiness=INFINITY", "migration-threshold=1"},
+		{"resource", "create", Resource, "ocf:suzlab:routeha",
+			"ip=" + VIP, "routing_table=" + Table,
+			"op", "monitor", "interval=" + monitor, "timeout=20s"},
+	}
+}
+
 // Configure applies CrmConfig with crm on the first node.
 func (l *Lab) Configure(ctx context.Context) error {
 	for _, args := range l.CrmConfig() {

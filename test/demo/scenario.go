@@ -22,7 +22,7 @@ type Result struct {
 	Name       string
 	From, To   string
 	Fault      time.Time
-	Detect     time.Duration // fault -> Pacemaker records the failed monitor (scenarios 2, 3)
+	Detect     time.Duration // fault -> the survivor's Pacemaker declares the peer lost (kills), or the failed monitor is logged (2, 3)
 	RouteAPI   time.Duration // fault -> the route write answered (emulator's request log)
 	Kernel     time.Duration // fault -> the router's kernel route points at the new node
 	Ping       time.Duration // fault -> first reply to a probe sent through the new route
@@ -47,7 +47,7 @@ var Scenarios = []Scenario{
 	{"1", "kill the active node (corosync+pacemaker, SIGKILL of its PID namespace)", (*Lab).ScenarioKill},
 	{"2", "route moved behind the cluster's back", (*Lab).ScenarioHijack},
 	{"3", "VIP deleted from lo on the active node", (*Lab).ScenarioVIPDeleted},
-	{"4", "crm resource move and back (clear)", (*Lab).ScenarioMove},
+	{"4", "crm resource move (force) and back, then clear", (*Lab).ScenarioMove},
 	{"5", "EC2 API throttled during a node kill", (*Lab).ScenarioThrottle},
 }
 
@@ -160,6 +160,8 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		if t, ok := failedMonitorAt(fromLog, fromOff, r.Fault); ok {
 			r.Detect = t.Sub(r.Fault)
 		}
+	} else if t, ok := logLineAt(pmLog, pmOff, "Node "+from.Name+" state is now lost", r.Fault); ok {
+		r.Detect = t.Sub(r.Fault)
 	}
 	r.CrmMon = l.CrmMon(ctx)
 	if l.hooks.After != nil {
@@ -228,6 +230,17 @@ func failedMonitorAt(path string, off int64, near time.Time) (time.Time, bool) {
 		}
 		if t, ok := logTime(line, near); ok {
 			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// logLineAt finds the first line after off containing s and returns its
+// timestamp.
+func logLineAt(path string, off int64, s string, near time.Time) (time.Time, bool) {
+	for _, line := range linesFrom(path, off) {
+		if strings.Contains(line, s) {
+			return logTime(line, near)
 		}
 	}
 	return time.Time{}, false
@@ -368,7 +381,10 @@ func (l *Lab) ScenarioMove(ctx context.Context) ([]*Result, error) {
 	to := l.Other(from)
 	move := func(target *Node) func() error {
 		return func() error {
-			_, err := l.Running().Run(ctx, "crm", "resource", "move", Resource, target.Name)
+			// force: also ban the current node. Without it the move
+			// constraint (INFINITY) only ties with resource-stickiness
+			// INFINITY and the resource stays where it is.
+			_, err := l.Running().Run(ctx, "crm", "resource", "move", Resource, target.Name, "force")
 			return err
 		}
 	}
@@ -419,7 +435,7 @@ func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
 // FormatTable formats results as a Markdown table.
 func FormatTable(results []*Result) string {
 	var b strings.Builder
-	b.WriteString("| # | scenario | from → to | failed monitor | route written (API) | kernel route | first reply | pings lost | longest reply gap | routeha start | route writes | throttled |\n")
+	b.WriteString("| # | scenario | from → to | fault detected | route written (API) | kernel route | first reply | pings lost | longest reply gap | routeha start | route writes | throttled |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	ms := func(d time.Duration) string {
 		if d == 0 {

@@ -75,6 +75,11 @@ func run() int {
 			if err := l.Cluster.CollectLogs(*keep); err != nil {
 				fmt.Fprintln(os.Stderr, "demo: logs:", err)
 			}
+			for _, n := range l.Nodes {
+				if b, err := os.ReadFile(filepath.Join(n.Dir, "var/log/pacemaker/routeha.log")); err == nil {
+					_ = os.WriteFile(filepath.Join(*keep, n.Name, "routeha.log"), b, 0o644)
+				}
+			}
 		}
 		say("tearing down: nodes killed by PID, namespaces and veths deleted")
 		l.Close()

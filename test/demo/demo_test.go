@@ -1,0 +1,185 @@
+package demo
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/suzlab/routeha/test/cluster"
+	"github.com/suzlab/routeha/test/harness"
+)
+
+// TestFailover runs scenarios 1-3 on a real two-node Pacemaker cluster in
+// namespaces and checks where the resource, the route, the kernel route
+// and the VIP end up, that the client's pings are answered again, and that
+// crm_mon shows routeha's exit reason. Timings are printed, not checked.
+func TestFailover(t *testing.T) {
+	harness.RequireRoot(t)
+	for _, tool := range []string{"corosync", "pacemakerd", "crm", "crm_mon", "unshare", "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found (make deps installs Pacemaker, corosync and crmsh): %v", tool, err)
+		}
+	}
+	agent := harness.AgentBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	dir := t.TempDir()
+	l, err := New(ctx, Options{Agent: agent, Dir: dir, Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() && l.Cluster != nil {
+			t.Log(l.Cluster.Logs(60))
+			for _, n := range l.Nodes {
+				if b, err := os.ReadFile(n.Dir + "/var/log/pacemaker/routeha.log"); err == nil {
+					t.Logf("==== %s: routeha.log\n%s", n.Name, tail(string(b), 40))
+				}
+			}
+		}
+		l.Close()
+		for _, ns := range []string{l.RouterNS, l.ClientNS, l.Nodes[0].NS, l.Nodes[1].NS} {
+			if _, err := os.Stat("/run/netns/" + ns); err == nil {
+				t.Errorf("namespace %s left behind", ns)
+			}
+		}
+	})
+
+	var results []*Result
+	check := func(t *testing.T, rs []*Result, err error, wantReason []string) {
+		t.Helper()
+		results = append(results, rs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rs[len(rs)-1]
+		to, from := l.NodeByName(r.To), l.NodeByName(r.From)
+		st, err := l.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Resource(Resource).Started(to.Name) {
+			t.Errorf("crm_mon: %s not started on %s:\n%s", Resource, to.Name, st.Raw)
+		}
+		if got := l.RouteTarget(); got != to.ENI {
+			t.Errorf("emulator: route %s -> %s, want %s (%s)", VIPCIDR, got, to.ENI, to.Name)
+		}
+		if got := l.KernelNextHop(); got != to.IP {
+			t.Errorf("router kernel: %s via %q, want %s", VIPCIDR, got, to.IP)
+		}
+		if !l.HasVIP(to) {
+			t.Errorf("%s: VIP not on lo", to.Name)
+		}
+		if r.Ping <= 0 {
+			t.Errorf("client: no reply through %s", to.Name)
+		}
+		if wantReason != nil {
+			if r.ExitReason == "" {
+				t.Errorf("crm_mon shows no exit reason for the failed monitor")
+			}
+			for _, w := range wantReason {
+				if !strings.Contains(r.ExitReason, w) {
+					t.Errorf("exit reason %q lacks %q", r.ExitReason, w)
+				}
+			}
+			if !strings.Contains(r.CrmMon, r.ExitReason) {
+				t.Errorf("crm_mon -1 does not show the exit reason %q:\n%s", r.ExitReason, r.CrmMon)
+			}
+			// The failed node was stopped: the VIP is gone from its lo.
+			if l.HasVIP(from) {
+				t.Errorf("%s still has the VIP after the resource moved away", from.Name)
+			}
+		}
+		// The cleanup after the scenario left no failure.
+		st, err = l.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range st.Failures {
+			t.Errorf("failure left after cleanup: %+v", f)
+		}
+		t.Logf("%s %s: %s -> %s: detected %v, route written %v, kernel %v, first reply %v, %d lost, start %v, reason %q",
+			r.N, r.Name, r.From, r.To, r.Detect, r.RouteAPI, r.Kernel, r.Ping, r.Lost, r.Start, r.ExitReason)
+	}
+
+	t.Run("1-kill-active-node", func(t *testing.T) {
+		rs, err := l.ScenarioKill(ctx)
+		check(t, rs, err, nil)
+		if t.Failed() {
+			return
+		}
+		for _, n := range l.Nodes {
+			if !n.Running() {
+				t.Errorf("%s not running again after the scenario", n.Name)
+			}
+		}
+	})
+	t.Run("2-route-hijacked", func(t *testing.T) {
+		rs, err := l.ScenarioHijack(ctx)
+		check(t, rs, err, []string{OtherENI})
+	})
+	t.Run("3-vip-deleted", func(t *testing.T) {
+		rs, err := l.ScenarioVIPDeleted(ctx)
+		check(t, rs, err, []string{VIP})
+	})
+	t.Logf("\n%s", FormatTable(results))
+}
+
+// TestPcsConfig checks that the pcs commands of doc/FAILOVER.md are
+// accepted by pcs against an offline CIB (pcs -f), with the agent visible
+// to pcs only inside a private mount namespace.
+func TestPcsConfig(t *testing.T) {
+	harness.RequireRoot(t)
+	for _, tool := range []string{"pcs", "cibadmin", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found (make deps installs pcs and Pacemaker): %v", tool, err)
+		}
+	}
+	agent := harness.AgentBinary(t)
+	dir := t.TempDir()
+	ocf := dir + "/ocf"
+	if err := cluster.StageAgents(ocf, []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agent}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cib := dir + "/cib.xml"
+	out, err := exec.CommandContext(ctx, "cibadmin", "--empty").Output()
+	if err != nil {
+		t.Fatalf("cibadmin --empty: %v", err)
+	}
+	if err := os.WriteFile(cib, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range PcsConfig("2s") {
+		args := append([]string{"-f", cib}, c...)
+		cmd := cluster.AgentCommand(ctx, ocf, "pcs", args...)
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pcs %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	b, err := os.ReadFile(cib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`type="routeha"`, `provider="suzlab"`, `value="` + VIP + `"`, `value="` + Table + `"`,
+		`name="migration-threshold" value="1"`, `name="resource-stickiness" value="INFINITY"`,
+		`name="no-quorum-policy" value="ignore"`, `name="stonith-enabled" value="false"`, `interval="2s"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("cib.xml lacks %s:\n%s", want, b)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
