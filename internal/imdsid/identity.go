@@ -51,6 +51,10 @@ func CachePath(rscTmp, resource string) string {
 	return filepath.Join(rscTmp, "routeha-"+safe+".identity")
 }
 
+// TokenPath is where the IMDSv2 token is kept between actions. It is per
+// node, not per resource: every resource of the node may share it.
+func TokenPath(rscTmp string) string { return filepath.Join(rscTmp, "routeha.imds-token") }
+
 // cacheVersion changes whenever the cached fields change meaning.
 const cacheVersion = 1
 
@@ -189,28 +193,12 @@ func (id *Identity) load() (agent.Self, bool) {
 	return c.Self, true
 }
 
-// store writes the cache atomically, mode 0600, never through a symlink:
-// a temporary file created with O_EXCL, then renamed over the cache.
+// store writes the cache atomically, mode 0600, never through a symlink.
 func (id *Identity) store(s agent.Self) {
 	if id.cachePath == "" {
 		return
 	}
-	dir := filepath.Dir(id.cachePath)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return
-	}
-	b, err := json.Marshal(cached{Version: cacheVersion, Self: s})
-	if err != nil {
-		return
-	}
-	tmp := fmt.Sprintf("%s.%d.tmp", id.cachePath, os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp, id.cachePath) != nil {
-		_ = os.Remove(tmp)
+	if b, err := json.Marshal(cached{Version: cacheVersion, Self: s}); err == nil {
+		_ = writePrivate(id.cachePath, b)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/suzlab/routeha/agent"
@@ -32,16 +33,19 @@ func New(getenv func(string) string) *Platform {
 
 var _ agent.Adapters = (*Platform)(nil)
 
-func (p *Platform) imds() *imds.Client {
+// imds returns an IMDS client whose session token is reused across
+// actions from a 0600 file in HA_RSCTMP.
+func (p *Platform) imds(cfg *agent.Config) *imds.Client {
 	return imds.New(imds.Options{
 		// Empty means the SDK's default address, 169.254.169.254.
-		Endpoint: p.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		Endpoint:   p.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		HTTPClient: imdsid.NewTokenCache(awshttp.NewBuildableClient(), imdsid.TokenPath(cfg.RscTmp)),
 	})
 }
 
 // Identity returns the IMDS identity, cached per resource in HA_RSCTMP.
 func (p *Platform) Identity(cfg *agent.Config) agent.Identity {
-	return imdsid.New(p.imds(), imdsid.CachePath(cfg.RscTmp, cfg.Resource), p.assetTag)
+	return imdsid.New(p.imds(cfg), imdsid.CachePath(cfg.RscTmp, cfg.Resource), p.assetTag)
 }
 
 // Routes returns the EC2 adapter, in the configured region or this
@@ -59,7 +63,7 @@ func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Sel
 		Endpoint:        cfg.Endpoint,
 		InstanceProfile: cfg.AuthType == metadata.AuthRole,
 		Role:            cfg.Role,
-		IMDS:            p.imds(),
+		IMDS:            p.imds(cfg),
 		AttemptTimeout:  attemptTimeout(ctx),
 		SessionName:     "routeha-" + self.InstanceID,
 	})
