@@ -1,0 +1,157 @@
+package pacemaker_test
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/cluster"
+	"github.com/suzlab/routeha/test/ec2emu"
+)
+
+// A one-node Pacemaker cluster (corosync -f, pacemakerd -f, no systemd) in
+// node a's namespaces runs the resource with the post's configuration. A
+// route moved behind its back shows up in crm_mon as a failed monitor with
+// the agent's exit reason; with migration-threshold=1 Pacemaker stops the
+// resource, and a cleanup starts it again, which moves the routes back.
+func TestClusterRunsRouteha(t *testing.T) {
+	needRoot(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "cibadmin", "nsenter", "unshare", "ip")
+	t.Parallel()
+	ctx := ctxFor(t, 3*time.Minute)
+	w := world(t)
+	a := w.Node("a")
+	c, err := cluster.New(cluster.Config{
+		Name:   "routeha",
+		Dir:    t.TempDir(),
+		Logf:   t.Logf,
+		Nodes:  []cluster.NodeSpec{{Name: "node1", Netns: a.NS.Name, Addr: "127.0.0.1", Env: awsEnv(a)}},
+		Agents: []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agentBin(t)}},
+	})
+	require.NoError(t, err)
+	// Registered after the world's cleanups, so it runs before them: the
+	// node dies before its namespace and the emulator go.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(c.Logs(80))
+		}
+		assert.NoError(t, c.Close())
+	})
+	n := c.Nodes[0]
+	began := time.Now()
+	require.NoError(t, c.Start(ctx))
+	require.NoError(t, c.WaitOnline(ctx))
+	t.Logf("node online after %s", time.Since(began).Round(time.Millisecond))
+
+	run := func(name string, args ...string) string {
+		t.Helper()
+		out, err := n.Run(ctx, name, args...)
+		require.NoError(t, err)
+		transcript(t, "cluster", name+" "+strings.Join(args, " "), out)
+		return out
+	}
+	// The post's cluster, with routeha in place of the LSB script.
+	run("crm", "configure", "property", "no-quorum-policy=ignore", "stonith-enabled=false")
+	run("crm", "configure", "rsc_defaults", "resource-stickiness=INFINITY", "migration-threshold=1")
+	run("crm", "configure", "primitive", "vip", agentName, "params", "ip="+vip, "routing_table="+tables,
+		"op", "monitor", "interval=2s", "timeout=20s")
+
+	r, err := n.WaitStarted(ctx, "vip", "node1")
+	require.NoError(t, err)
+	assert.Equal(t, agentName, r.Agent)
+	mon := run("crm_mon", "-1")
+	assert.Regexp(t, `vip\s+\(`+agentName+`\):\s+Started node1`, mon)
+
+	out, err := n.Run(ctx, "crm_resource", "--force-check", "--resource", "vip")
+	transcript(t, "cluster", "crm_resource --force-check --resource vip; echo rc=$?", out+"rc="+itoaErr(err))
+	assert.NoError(t, err, "crm_resource --force-check disagrees with crm_mon")
+
+	want := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
+	has, err := a.NS.HasAddr("lo", vip)
+	require.NoError(t, err)
+	assert.True(t, has, "VIP not on lo while Started")
+
+	// The agent ran under pacemaker-execd with pacemakerd's environment: it
+	// reached the emulator with node a's credentials...
+	var byA int
+	for _, e := range w.Emu.Log() {
+		if e.Principal == a.AccessKeyID {
+			byA++
+		}
+	}
+	assert.Positive(t, byA, "the emulator saw no request from node a's agent")
+	// ...because pacemaker-execd carries it.
+	ps, err := n.Processes()
+	require.NoError(t, err)
+	var execdEnv string
+	for _, p := range ps {
+		if p.Comm == "pacemaker-execd" {
+			b, err := os.ReadFile("/proc/" + itoa(p.PID) + "/environ")
+			require.NoError(t, err)
+			execdEnv = string(b)
+		}
+	}
+	assert.Contains(t, execdEnv, "AWS_ENDPOINT_URL_EC2="+a.EC2URL, "pacemaker-execd lacks pacemakerd's environment")
+
+	// Someone points both tables at node b behind the cluster's back.
+	for _, tbl := range []string{ec2emu.FixtureRouteTable1, ec2emu.FixtureRouteTable2} {
+		require.NoError(t, w.Emu.SetRoute(tbl, vipCIDR, ec2emu.FixtureInstanceB))
+	}
+	moved := time.Now()
+	f, err := n.WaitFailure(ctx, "vip")
+	require.NoError(t, err)
+	t.Logf("failure seen %s after the move: %+v", time.Since(moved).Round(time.Millisecond), *f)
+	assert.Equal(t, "monitor", f.Task)
+	assert.Equal(t, "node1", f.Node)
+	assert.Equal(t, 7, f.ExitCode, "a table routing elsewhere is 'not running'")
+	assert.NotEmpty(t, f.ExitReason, "no exit reason in crm_mon")
+	assert.Regexp(t, `rtb-|eni-|i-0b`, f.ExitReason, "the exit reason does not say what is wrong")
+
+	// migration-threshold=1: Pacemaker stops the resource for good.
+	st, err := n.WaitFor(ctx, "vip stopped", func(s *cluster.Status) bool {
+		r := s.Resource("vip")
+		return r != nil && !r.Active && len(s.Failures) > 0
+	})
+	require.NoError(t, err)
+	assert.False(t, st.Resource("vip").Started(""))
+	mon = run("crm_mon", "-1")
+	assert.Contains(t, mon, "Failed Resource Actions")
+	// Pacemaker 2.1's text: "vip 2s-interval monitor on node1 returned
+	// 'not running' (<exit reason>) at <time>".
+	assert.Contains(t, mon, "vip 2s-interval monitor on node1 returned 'not running' ("+f.ExitReason)
+	// Pacemaker keeps at most 127 bytes of an exit reason.
+	if len(f.ExitReason) >= 127 {
+		t.Logf("note: the exit reason reached Pacemaker's 127-byte limit and was cut: %q", f.ExitReason)
+	}
+	has, err = a.NS.HasAddr("lo", vip)
+	require.NoError(t, err)
+	assert.False(t, has, "VIP still on lo after Pacemaker stopped the resource")
+
+	// A cleanup forgets the failure; the start moves the routes back.
+	run("crm", "resource", "cleanup", "vip")
+	_, err = n.WaitStarted(ctx, "vip", "node1")
+	require.NoError(t, err)
+	st, err = n.WaitFor(ctx, "failures cleared", func(s *cluster.Status) bool { return len(s.Failures) == 0 })
+	require.NoError(t, err)
+	assert.True(t, st.Resource("vip").Started("node1"))
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
+	run("crm_mon", "-1")
+
+	// A graceful stop of the node stops the resource: the VIP goes.
+	sctx := ctxFor(t, time.Minute)
+	require.NoError(t, n.Stop(sctx))
+	has, err = a.NS.HasAddr("lo", vip)
+	require.NoError(t, err)
+	assert.False(t, has, "VIP left on lo after the node stopped")
+}
+
+func itoaErr(err error) string { return itoa(cluster.ExitCode(err)) }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,62 @@
+package pacemaker_test
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/ec2emu"
+)
+
+// runOCFTester runs ocf-tester on agent inside node a's network namespace of
+// a fresh world, and checks that it passed every test and that the agent
+// really worked against the emulator. It returns the output.
+func runOCFTester(t *testing.T, agent string) string {
+	t.Helper()
+	w := world(t)
+	a := w.Node("a")
+	ctx := ctxFor(t, 2*time.Minute)
+	args := []string{"-n", "vip", "-o", "ip=" + vip, "-o", "routing_table=" + tables, agent}
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", a.NS.Name, "ocf-tester"}, args...)...)
+	cmd.Env = append(os.Environ(), awsEnv(a)...)
+	start := time.Now()
+	out, code := runTool(cmd)
+	t.Logf("ocf-tester took %s", time.Since(start).Round(time.Millisecond))
+	require.Equal(t, 0, code, "ocf-tester:\n%s", out)
+	assert.Contains(t, out, agent+" passed all tests")
+	assert.NotRegexp(t, regexp.MustCompile(`(?m)^\* rc=`), out, "ocf-tester reported a failed check")
+
+	// ocf-tester's starts pointed both tables at node a (creating the
+	// routes), and its last stop removed the VIP.
+	want := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
+	has, err := a.NS.HasAddr("lo", vip)
+	require.NoError(t, err)
+	assert.False(t, has, "VIP left on lo after ocf-tester's final stop")
+	var byA int
+	for _, e := range w.Emu.Log() {
+		if e.Principal == a.AccessKeyID {
+			byA++
+		}
+	}
+	assert.Positive(t, byA, "the emulator saw no request from node a")
+	return out
+}
+
+// ocf-tester passes every test it runs on the agent that make install
+// installed, against the emulator and node a's IMDS, in a network namespace.
+func TestOCFTester(t *testing.T) {
+	needRoot(t, "ocf-tester", "ip", "su", "xmllint")
+	t.Parallel()
+	_, agent, _ := installed(t)
+	out := runOCFTester(t, agent)
+	transcript(t, "ocf-tester", "ocf-tester -n vip -o ip="+vip+" -o routing_table="+tables+" /usr/lib/ocf/resource.d/suzlab/routeha",
+		strings.ReplaceAll(out, agent, "/usr/lib/ocf/resource.d/suzlab/routeha"))
+}
