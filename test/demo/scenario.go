@@ -49,6 +49,7 @@ var Scenarios = []Scenario{
 	{"3", "VIP deleted from lo on the active node", (*Lab).ScenarioVIPDeleted},
 	{"4", "crm resource move (force) and back, then clear", (*Lab).ScenarioMove},
 	{"5", "EC2 API throttled during a node kill", (*Lab).ScenarioThrottle},
+	{"6", "instance lost: node killed and its network down", (*Lab).ScenarioInstanceLost},
 }
 
 // Hooks let a caller watch a failover as it happens.
@@ -424,6 +425,40 @@ func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
 	close(stop)
 	if err != nil {
 		return []*Result{r}, err
+	}
+	l.progress("restarting %s", from.Name)
+	if err := l.Restart(ctx, from); err != nil {
+		return []*Result{r}, err
+	}
+	return []*Result{r}, l.Cleanup(ctx)
+}
+
+// ScenarioInstanceLost kills the active node and takes its network link
+// down at the same moment, as when the instance itself dies: unlike
+// scenario 1, where the dead node's kernel still answers for the VIP until
+// the route moves, every ping is lost until the route points at the other
+// node. The link is brought back and the node restarted afterwards.
+func (l *Lab) ScenarioInstanceLost(ctx context.Context) ([]*Result, error) {
+	from, err := l.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := l.failover(ctx, "6", "instance lost (kill + link down)", from, func() error {
+		if err := ipCmd("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
+			return err
+		}
+		return from.Kill()
+	}, false)
+	if err != nil {
+		return []*Result{r}, err
+	}
+	for _, args := range [][]string{
+		{"-n", from.NS, "link", "set", "eth0", "up"},
+		{"-n", from.NS, "route", "replace", "default", "via", from.GW},
+	} {
+		if err := ipCmd(args...); err != nil {
+			return []*Result{r}, err
+		}
 	}
 	l.progress("restarting %s", from.Name)
 	if err := l.Restart(ctx, from); err != nil {

@@ -29,7 +29,7 @@ func run() int {
 	agent := flag.String("agent", "bin/routeha", "the routeha binary")
 	dir := flag.String("dir", "", "working directory for the nodes (default: a temporary one, removed)")
 	state := flag.String("state", "", "file listing the namespaces created (for a wrapper's cleanup)")
-	only := flag.String("scenarios", "1,2,3,4,5", "scenarios to run, comma separated")
+	only := flag.String("scenarios", "1,2,3,4,5,6", "scenarios to run, comma separated")
 	interval := flag.Duration("i", 100*time.Millisecond, "ping interval")
 	quiet := flag.Bool("q", false, "no ping lines")
 	keep := flag.String("logs", "", "copy the nodes' logs here at the end")
