@@ -58,7 +58,7 @@ func TestClusterRunsRouteha(t *testing.T) {
 	run("crm", "configure", "property", "no-quorum-policy=ignore", "stonith-enabled=false")
 	run("crm", "configure", "rsc_defaults", "resource-stickiness=INFINITY", "migration-threshold=1")
 	run("crm", "configure", "primitive", "vip", agentName, "params", "ip="+vip, "routing_table="+tables,
-		"op", "monitor", "interval=2s", "timeout=20s")
+		"op", "monitor", "interval=2s", "timeout=30s")
 
 	r, err := n.WaitStarted(ctx, "vip", "node1")
 	require.NoError(t, err)

@@ -168,7 +168,10 @@ func metadata(t *testing.T, bin string) (*Metadata, []byte) {
 	return &md, out
 }
 
-var spaces = regexp.MustCompile(`\s+`)
+var (
+	spaces = regexp.MustCompile(`\s+`)
+	ansi   = regexp.MustCompile("\x1b\\[[0-9;]*m")
+)
 
 // squash collapses white space, so that text wrapped by a tool compares
 // equal to the meta-data's.
@@ -186,6 +189,7 @@ func transcript(t *testing.T, name, cmdline, output string) {
 	f, err := os.OpenFile(filepath.Join(dir, name+".txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	require.NoError(t, err)
 	defer f.Close()
+	output = ansi.ReplaceAllString(output, "")
 	_, err = fmt.Fprintf(f, "$ %s\n%s\n\n", cmdline, strings.TrimRight(output, "\n"))
 	require.NoError(t, err)
 }

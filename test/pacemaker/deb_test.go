@@ -1,0 +1,92 @@
+package pacemaker_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/harness"
+)
+
+const (
+	debAgent = "/usr/lib/ocf/resource.d/suzlab/routeha"
+	debMan   = "/usr/share/man/man7/ocf_suzlab_routeha.7.gz"
+)
+
+// test/packaging/build-deb.sh builds the .deb with nfpm; dpkg -i installs
+// the agent and man page into the real system, where crm finds the agent
+// without help, ocf-tester passes on it and man shows the page; dpkg -r
+// removes everything again.
+func TestDeb(t *testing.T) {
+	needRoot(t, "dpkg", "dpkg-deb", "dpkg-query", "go", "gzip", "ocf-tester", "crm", "su", "xmllint")
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", "routeha").Output(); err == nil && strings.Contains(string(out), "installed") {
+		t.Skip("a routeha package is already installed on this machine; not replacing it")
+	}
+	if _, err := os.Stat(filepath.Dir(debAgent)); err == nil {
+		t.Skipf("%s already exists; not overwriting what is installed there", filepath.Dir(debAgent))
+	}
+	t.Parallel()
+	installed(t) // make install builds bin/routeha and its man page, which the script packages
+	root, err := harness.ModuleRoot()
+	require.NoError(t, err)
+	ctx := ctxFor(t, 3*time.Minute)
+
+	out := t.TempDir()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test/packaging/build-deb.sh"))
+	cmd.Env = append(os.Environ(), "OUT="+out, "VERSION=1.2.3~test")
+	log, code := runTool(cmd)
+	require.Equal(t, 0, code, "build-deb.sh:\n%s", log)
+	deb := filepath.Join(out, "routeha_1.2.3~test_amd64.deb")
+	require.FileExists(t, deb)
+
+	info, code := runTool(exec.Command("dpkg-deb", "--info", deb))
+	require.Equal(t, 0, code, info)
+	assert.Contains(t, info, "Package: routeha")
+	assert.Contains(t, info, "Version: 1.2.3~test")
+	assert.Contains(t, info, "Architecture: amd64")
+	contents, code := runTool(exec.Command("dpkg-deb", "--contents", deb))
+	require.Equal(t, 0, code, contents)
+	assert.Regexp(t, `-rwxr-xr-x root/root .* \.`+debAgent+`\n`, contents)
+	assert.Regexp(t, `-rw-r--r-- root/root .* \.`+debMan+`\n`, contents)
+
+	log, code = runTool(exec.CommandContext(ctx, "dpkg", "-i", deb))
+	t.Cleanup(func() {
+		out, code := runTool(exec.Command("dpkg", "-r", "routeha"))
+		assert.Equal(t, 0, code, "dpkg -r routeha:\n%s", out)
+		assert.NoFileExists(t, debAgent)
+		assert.NoFileExists(t, debMan)
+		assert.NoDirExists(t, filepath.Dir(debAgent), "dpkg -r left the provider directory")
+	})
+	require.Equal(t, 0, code, "dpkg -i:\n%s", log)
+	transcript(t, "deb", "dpkg -i "+filepath.Base(deb), log)
+
+	// The packaged binary is the built one.
+	_, want := metadata(t, agentBin(t))
+	_, got := metadata(t, debAgent)
+	assert.Equal(t, string(want), string(got))
+
+	// Pacemaker's tools find it where it belongs, without any overlay.
+	ra, code := runTool(exec.CommandContext(ctx, "crm", "ra", "info", agentName))
+	assert.Equal(t, 0, code, "crm ra info after dpkg -i:\n%s", ra)
+	assert.Contains(t, ra, "("+agentName+")")
+
+	if _, err := exec.LookPath("man"); err == nil {
+		where, code := runTool(exec.Command("man", "-w", "ocf_suzlab_routeha"))
+		assert.Equal(t, 0, code, where)
+		assert.Equal(t, debMan, strings.TrimSpace(where))
+		cmd := exec.Command("man", "7", "ocf_suzlab_routeha")
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
+		page, code := runTool(cmd)
+		assert.Equal(t, 0, code, page)
+		assert.Contains(t, page, "ocf_suzlab_routeha - ")
+	}
+
+	tester := runOCFTester(t, debAgent)
+	transcript(t, "deb", "ocf-tester -n vip -o ip="+vip+" -o routing_table="+tables+" "+debAgent, tester)
+}
