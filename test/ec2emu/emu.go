@@ -36,7 +36,6 @@ type Emulator struct {
 	issued   map[string]issuedKey
 	onChange func(*State)
 	now      func() time.Time
-	reqSeq   uint64
 }
 
 type issuedKey struct {

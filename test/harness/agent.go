@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,11 +68,9 @@ func AgentBinary(t testing.TB) string {
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("harness: no go command to build routeha: %v", err)
-		}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("harness: no go command to build routeha: %v", err)
 	}
 	tmp := bin + ".tmp"
 	cmd := exec.Command(goBin, "build", "-o", tmp, ".")

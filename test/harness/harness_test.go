@@ -30,10 +30,7 @@ func TestMain(m *testing.M) {
 }
 
 func helper() int {
-	var names []string
-	for _, kv := range os.Environ() {
-		names = append(names, kv)
-	}
+	names := append([]string(nil), os.Environ()...)
 	sort.Strings(names)
 	fmt.Println("ARGS", strings.Join(os.Args[1:], " "))
 	for _, kv := range names {

@@ -24,7 +24,6 @@ fi
 gobin=$(go env GOPATH)/bin
 tools=(
   "honnef.co/go/tools/cmd/staticcheck@v0.8.2:staticcheck"
-  "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@v1.13.0:ec2-metadata-mock"
 )
 for t in "${tools[@]}"; do
   mod=${t%:*}; bin=${t##*:}
