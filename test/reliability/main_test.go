@@ -171,8 +171,22 @@ func (e *env) rscTmpFiles(node string) []string {
 	return names
 }
 
-// cacheName is the identity cache of resource "vip" (imdsid.CachePath).
-const cacheName = "routeha-vip.identity"
+// The files routeha may keep in HA_RSCTMP: the identity cache of resource
+// "vip" (imdsid.CachePath) and the node's IMDSv2 token (imdsid.TokenPath).
+const (
+	cacheName = "routeha-vip.identity"
+	tokenName = "routeha.imds-token"
+)
+
+// allowedRscTmp reports whether every file in names is one routeha may keep.
+func allowedRscTmp(names []string) bool {
+	for _, n := range names {
+		if n != cacheName && n != tokenName {
+			return false
+		}
+	}
+	return true
+}
 
 func (e *env) cachePath(node string) string {
 	return filepath.Join(e.w.Node(node).RscTmp, cacheName)

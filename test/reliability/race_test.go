@@ -1,0 +1,240 @@
+package reliability
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
+)
+
+// runAt runs actions on nodes at the same moment (released together from a
+// barrier) and returns their results in order.
+func (e *env) runAt(runs ...func() harness.Result) []harness.Result {
+	out := make([]harness.Result, len(runs))
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	for i, run := range runs {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-gate
+			out[i] = run()
+		}()
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+	return out
+}
+
+// runRaw runs an action without failing the test from another goroutine.
+func (e *env) runRaw(node, action string, opts ...opt) harness.Result {
+	r := e.w.Agent(node)
+	for _, o := range opts {
+		o(r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return r.Run(ctx, action, e.params)
+}
+
+// owner returns the node every configured table routes the VIP to, or ""
+// when the tables disagree or point at no node.
+func (e *env) owner() string {
+	first := e.target(rtb1)
+	if e.target(rtb2) != first {
+		return ""
+	}
+	for name, n := range e.w.Nodes {
+		if n.ENI == first || n.InstanceID == first {
+			return name
+		}
+	}
+	return ""
+}
+
+func other(node string) string {
+	if node == "a" {
+		return "b"
+	}
+	return "a"
+}
+
+// TestConcurrentStarts starts the resource on both nodes at the same moment
+// (as a split brain or an operator error would), with and without eventual
+// consistency and slow writes. Every table must end on one node, whose
+// monitor says 0; the other node's start either failed naming its rival or
+// succeeded first and was overtaken, and then its monitor says 7.
+func TestConcurrentStarts(t *testing.T) {
+	variants := []struct {
+		name  string
+		setup func(e *env)
+	}{
+		{"plain", func(e *env) {}},
+		{"stale reads (2) after writes", func(e *env) { e.w.Emu.SetStaleReads(2) }},
+		{"slow writes (300 ms)", func(e *env) {
+			e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "ReplaceRoute", Delay: 300 * time.Millisecond})
+			e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "CreateRoute", Delay: 300 * time.Millisecond})
+		}},
+		{"routes exist on a third target", func(e *env) {
+			require.NoError(e.t, e.w.Emu.SetRoute(rtb1, vipDs, ec2emu.FixtureIGW))
+			require.NoError(e.t, e.w.Emu.SetRoute(rtb2, vipDs, ec2emu.FixtureIGW))
+		}},
+	}
+	var wg sync.WaitGroup
+	for _, v := range variants {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(v.name, func(t *testing.T) {
+				e := newEnv(t)
+				v.setup(e)
+				const to = 20 * time.Second
+				res := e.runAt(
+					func() harness.Result { return e.runRaw("a", "start", timeout(to)) },
+					func() harness.Result { return e.runRaw("b", "start", timeout(to)) },
+				)
+				e.w.Emu.ClearFaults()
+				byNode := map[string]harness.Result{"a": res[0], "b": res[1]}
+				for n, r := range byNode {
+					require.NoError(t, r.Err, "start on %s did not exit by itself", n)
+					assert.Contains(t, []int{ocfSuccess, ocfGeneric}, r.Code, "start on %s: %s", n, r.Reason)
+					assert.Less(t, r.Elapsed, to)
+					assert.NotContains(t, r.Stderr, "panic")
+					checkReason(t, r)
+					record(row{Table: "Races", Case: "both nodes start at once, " + v.name, Action: "start on " + n,
+						Timeout: to, Code: r.Code, Elapsed: r.Elapsed, Reason: r.Reason})
+				}
+				win := e.owner()
+				require.NotEmpty(t, win, "the tables do not all point at one node: %s / %s", e.target(rtb1), e.target(rtb2))
+				lose := other(win)
+				assert.Equal(t, ocfSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
+				e.expect(win, "monitor", ocfSuccess, recurring)
+				if l := byNode[lose]; l.Code == ocfSuccess {
+					res := e.expect(lose, "monitor", ocfNotRunning, recurring)
+					assert.Contains(t, res.Reason, "does not point here")
+				} else {
+					w := e.w.Node(win)
+					assert.True(t, strings.Contains(l.Reason, w.InstanceID) || strings.Contains(l.Reason, w.ENI),
+						"the failed start names its rival %s: %q", win, l.Reason)
+					// The loser's monitor is 7 either way (its VIP may be
+					// on lo, added before the routes).
+					e.expect(lose, "monitor", ocfNotRunning, recurring)
+				}
+				// Pacemaker then stops the loser: clean.
+				e.expect(lose, "stop", ocfSuccess)
+				assert.False(t, e.hasVIP(lose))
+				e.expect(win, "monitor", ocfSuccess, recurring)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+// TestStartRacingStop is a failover where the new node's start and the old
+// node's stop run at the same moment.
+func TestStartRacingStop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	res := e.runAt(
+		func() harness.Result { return e.runRaw("b", "start") },
+		func() harness.Result { return e.runRaw("a", "stop") },
+	)
+	for i, r := range res {
+		require.NoError(t, r.Err)
+		assert.Equal(t, ocfSuccess, r.Code, "%s: %s", []string{"start on b", "stop on a"}[i], r.Reason)
+		record(row{Table: "Races", Case: "start on b racing stop on a", Action: []string{"start on b", "stop on a"}[i],
+			Timeout: 20 * time.Second, Code: r.Code, Elapsed: r.Elapsed, Reason: r.Reason})
+	}
+	assert.Equal(t, "b", e.owner())
+	assert.False(t, e.hasVIP("a"))
+	assert.True(t, e.hasVIP("b"))
+	e.expect("b", "monitor", ocfSuccess, recurring)
+	e.expect("a", "monitor", ocfNotRunning, recurring)
+}
+
+// TestFiftyCycles runs start, monitor, stop 50 times in a row and checks
+// after each cycle that every process exited by itself with the right code,
+// that lo holds exactly what it held before, and that HA_RSCTMP holds
+// nothing but the identity cache (and the IMDSv2 token); and at the end that the test process (the
+// emulator's and the IMDS fake's servers) holds no more descriptors or
+// goroutines than after the first cycle. It does not run in parallel with
+// other tests, so the counts are its own.
+func TestFiftyCycles(t *testing.T) {
+	e := newEnv(t)
+	ns := e.w.Node("a").NS
+	lo0, err := ns.Addrs("lo")
+	require.NoError(t, err)
+
+	cycle := func(i int) {
+		e.expect("a", "start", ocfSuccess)
+		e.expect("a", "monitor", ocfSuccess, recurring)
+		e.expect("a", "stop", ocfSuccess)
+		lo, err := ns.Addrs("lo")
+		require.NoError(t, err)
+		require.ElementsMatch(t, lo0, lo, "cycle %d: lo changed", i)
+		files := e.rscTmpFiles("a")
+		require.Contains(t, files, cacheName, "cycle %d: no identity cache", i)
+		require.True(t, allowedRscTmp(files), "cycle %d: HA_RSCTMP holds %v", i, files)
+	}
+	cycle(0)
+	fds0, gr0 := settledCounts(0, 0)
+	for i := 1; i < 50; i++ {
+		cycle(i)
+	}
+	assert.Equal(t, "a", e.owner())
+	fds, gr := settledCounts(fds0, gr0)
+	t.Logf("after 1 cycle: %d fds, %d goroutines; after 50: %d fds, %d goroutines", fds0, gr0, fds, gr)
+	// A leak of one per action would show as 150; allow the servers' idle
+	// connections still closing.
+	assert.LessOrEqual(t, fds, fds0+4, "open descriptors grew over 50 cycles")
+	assert.LessOrEqual(t, gr, gr0+4, "goroutines grew over 50 cycles")
+	var lo []netip.Prefix
+	lo, err = ns.Addrs("lo")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, lo0, lo)
+}
+
+// settledCounts returns the process's open descriptors and goroutines once
+// they stop falling (servers close the connections of exited agents), or
+// after 5 s; wantFds/wantGr, when non-zero, end the wait early once reached.
+func settledCounts(wantFds, wantGr int) (int, int) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		fds, gr := openFDs(), runtime.NumGoroutine()
+		if (wantFds > 0 && fds <= wantFds && gr <= wantGr) || time.Now().After(deadline) {
+			return fds, gr
+		}
+		if wantFds == 0 {
+			time.Sleep(300 * time.Millisecond)
+			if fds2, gr2 := openFDs(), runtime.NumGoroutine(); fds2 >= fds && gr2 >= gr {
+				return fds2, gr2
+			}
+			continue
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
