@@ -237,4 +237,3 @@ func openFDs() int {
 	}
 	return len(ents)
 }
-
