@@ -126,7 +126,8 @@ func TestDescribeRouteTablesConverts(t *testing.T) {
 // FuzzDescribeRouteTables feeds arbitrary bytes as the HTTP body of a
 // DescribeRouteTables answer (status 200 or 500) to the real SDK client
 // and the adapter. It must never panic; it returns an *agent.APIError or
-// tables whose routes have valid, masked destinations.
+// tables that include the requested one, whose routes have valid, masked
+// destinations.
 func FuzzDescribeRouteTables(f *testing.F) {
 	f.Add(true, []byte(describeOK))
 	f.Add(false, []byte(`<Response><Errors><Error><Code>InternalError</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>`))
@@ -161,6 +162,15 @@ func FuzzDescribeRouteTables(f *testing.F) {
 		}
 		if tables == nil {
 			t.Fatal("no tables and no error")
+		}
+		// An answer without the requested table is not EC2's: it must be
+		// an error, never "the table does not exist" by omission.
+		found := false
+		for _, tb := range tables {
+			found = found || tb.ID == "rtb-0123abcd"
+		}
+		if !found {
+			t.Fatalf("success without the requested table: %+v", tables)
 		}
 		for _, tb := range tables {
 			for _, rt := range tb.Routes {
