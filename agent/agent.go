@@ -90,9 +90,9 @@ func apiFailure(ctx context.Context, what string, err error) error {
 
 func describeTables(n int) string {
 	if n == 1 {
-		return "1 route table"
+		return "the route table"
 	}
-	return fmt.Sprintf("%d route tables", n)
+	return fmt.Sprintf("all %d route tables", n)
 }
 
 // manCommand prints the man page ocf_suzlab_routeha(7), rendered from the

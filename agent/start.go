@@ -47,7 +47,7 @@ func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 		}
 		after, err := a.readBack(ctx, r, cfg, routes, self)
 		if err == nil {
-			r.Log.Infof("%s now routes %s to %s (%s)", describeTables(len(cfg.Tables)), cfg.Destination, target, self.InstanceID)
+			r.Log.Infof("%s now route %s to %s (%s)", describeTables(len(cfg.Tables)), cfg.Destination, target, self.InstanceID)
 			return nil
 		}
 		if ctx.Err() != nil {
