@@ -8,6 +8,7 @@ package metadata
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,7 +187,7 @@ func (a *Agent) Parse(lookup func(name string) (string, bool)) (Values, error) {
 		if p.AliasOf == "" || !v.set[p.Name] {
 			continue
 		}
-		if v.set[p.AliasOf] && v.values[p.AliasOf] != v.values[p.Name] {
+		if v.set[p.AliasOf] && !sameValue(v.values[p.AliasOf], v.values[p.Name]) {
 			return Values{}, &ParamError{Param: p.Name, Value: v.values[p.Name],
 				Reason: fmt.Sprintf("is a deprecated alias of %s, which is set to a different value", p.AliasOf)}
 		}
@@ -242,4 +243,15 @@ func (p Param) check(val string, set bool) error {
 		}
 	}
 	return nil
+}
+
+// sameValue compares two spellings of a value; IP addresses compare by
+// address, so 2001:DB8::1 and 2001:db8::1 are one value.
+func sameValue(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, errx := netip.ParseAddr(a)
+	y, erry := netip.ParseAddr(b)
+	return errx == nil && erry == nil && x == y
 }

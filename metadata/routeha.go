@@ -45,7 +45,9 @@ var (
 	tableIDPattern = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
-	ifnamePattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
+	// Linux refuses ':' and '/' in interface names (':' starts a label).
+	ifnamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+	labelPattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
 )
 
 // Routeha returns routeha's meta-data: the one table of its parameters and
@@ -130,7 +132,7 @@ func routehaParams() []Param {
 			Type:      String, Default: "lo",
 			Check: func(v string) error {
 				if !ifnamePattern.MatchString(v) {
-					return errors.New("is not a network interface name (1 to 15 of A-Z a-z 0-9 _ . : -)")
+					return errors.New("is not a network interface name (1 to 15 of A-Z a-z 0-9 _ . -)")
 				}
 				return nil
 			},
@@ -141,7 +143,7 @@ func routehaParams() []Param {
 			Longdesc:  "Label suffix for an IPv4 VIP, giving interface:iflabel (lo:0). The whole label is at most 15 characters. Unused for IPv6, which has no labels.",
 			Type:      String, Default: "0",
 			Check: func(v string) error {
-				if !ifnamePattern.MatchString(v) {
+				if !labelPattern.MatchString(v) {
 					return errors.New("is not a label (1 to 15 of A-Z a-z 0-9 _ . : -)")
 				}
 				return nil

@@ -42,6 +42,9 @@ func (e *Env) Lookup(name string) string { return e.vars[name] }
 // suffix stripped, as ocf-shellfuncs does for state files.
 func (e *Env) ResourceInstance() string {
 	v := e.vars["OCF_RESOURCE_INSTANCE"]
+	if i := strings.LastIndexByte(v, ':'); i > 0 && i < len(v)-1 && strings.Trim(v[i+1:], "0123456789") == "" {
+		v = v[:i]
+	}
 	if v == "" {
 		return "default"
 	}

@@ -62,7 +62,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // the wrapped error reachable through errors.Is and errors.As.
 func Errorf(code ExitCode, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Reason: err.Error(), Err: errors.Unwrap(err)}
+	e := &Error{Code: code, Reason: err.Error()}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		e.Err = u.Unwrap()
+	case interface{ Unwrap() []error }: // several %w verbs
+		e.Err = errors.Join(u.Unwrap()...)
+	}
+	return e
 }
 
 // CodeOf maps an action's error to its exit code: nil is success, an *Error

@@ -130,7 +130,7 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 // exitReason prints the line pacemaker-execd turns into the operation's
 // exit reason (ocf_exit_reason). It is kept on one line.
 func exitReason(w io.Writer, reason string) {
-	reason = strings.ReplaceAll(strings.TrimSpace(reason), "\n", " ")
+	reason = strings.Join(strings.Fields(reason), " ")
 	fmt.Fprintf(w, "ocf-exit-reason:%s\n", reason)
 }
 

@@ -20,7 +20,7 @@ go test -count=1 -timeout 20m ./...
 echo "== bounded fuzzing"
 # package:FuzzName, each run for FUZZTIME (the seed corpora under testdata/
 # run in every plain `go test` above as well).
-fuzz_targets=()
+fuzz_targets=(./agent:FuzzParseConfig ./metadata:FuzzMetadataParse ./internal/awsec2:FuzzDescribeRouteTables)
 for target in "${fuzz_targets[@]}"; do
   pkg=${target%%:*}; name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-20s}" "$pkg"
