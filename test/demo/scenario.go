@@ -22,7 +22,7 @@ type Result struct {
 	Name       string
 	From, To   string
 	Fault      time.Time
-	Detect     time.Duration // fault -> the survivor's Pacemaker declares the peer lost (kills), or the failed monitor is logged (2, 3)
+	Detect     time.Duration // fault -> the survivor's Pacemaker declares the peer lost (kills), the failed monitor is logged (2, 3), the DC initiates the stop (moves)
 	RouteAPI   time.Duration // fault -> the route write answered (emulator's request log)
 	Kernel     time.Duration // fault -> the router's kernel route points at the new node
 	Ping       time.Duration // fault -> first reply to a probe sent through the new route
@@ -163,6 +163,17 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		}
 	} else if t, ok := logLineAt(pmLog, pmOff, "Node "+from.Name+" state is now lost", r.Fault); ok {
 		r.Detect = t.Sub(r.Fault)
+	} else {
+		// A move: when the DC (either node) initiated the stop.
+		for _, lf := range []struct {
+			path string
+			off  int64
+		}{{fromLog, fromOff}, {pmLog, pmOff}} {
+			if t, ok := logLineAt(lf.path, lf.off, "Initiating stop operation "+Resource+"_stop_0", r.Fault); ok {
+				r.Detect = t.Sub(r.Fault)
+				break
+			}
+		}
 	}
 	r.CrmMon = l.CrmMon(ctx)
 	if l.hooks.After != nil {
@@ -403,26 +414,21 @@ func (l *Lab) ScenarioMove(ctx context.Context) ([]*Result, error) {
 	return []*Result{r1, r2}, nil
 }
 
-// ScenarioThrottle kills the active node while every EC2 request is
-// answered RequestLimitExceeded for 3 seconds.
+// ScenarioThrottle kills the active node with the next few EC2 requests
+// (all of them the survivor's start: nobody else calls EC2 then) answered
+// RequestLimitExceeded.
+const throttled = 5
+
 func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
 	from, err := l.active(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stop := make(chan struct{})
-	r, err := l.failover(ctx, "5", "kill + EC2 throttled 3 s", from, func() error {
-		l.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle})
-		go func() {
-			select {
-			case <-time.After(3 * time.Second):
-			case <-stop:
-			}
-			l.Emu.ClearFaults()
-		}()
+	r, err := l.failover(ctx, "5", fmt.Sprintf("kill + next %d EC2 requests throttled", throttled), from, func() error {
+		l.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: throttled})
 		return from.Kill()
 	}, false)
-	close(stop)
+	l.Emu.ClearFaults()
 	if err != nil {
 		return []*Result{r}, err
 	}
