@@ -470,7 +470,11 @@ func (n *Node) Start(ctx context.Context) error {
 		return errors.New("cluster: closed")
 	}
 	if n.cmd != nil {
-		return fmt.Errorf("cluster: node %s already running", n.Name)
+		select {
+		case <-n.done: // exited on its own: may start again
+		default:
+			return fmt.Errorf("cluster: node %s already running", n.Name)
+		}
 	}
 	logf, err := os.OpenFile(filepath.Join(n.Dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -644,8 +648,13 @@ func (n *Node) Kill() error {
 	if cmd == nil {
 		return nil
 	}
-	if init > 0 {
-		_ = syscall.Kill(init, syscall.SIGKILL)
+	select {
+	case <-done:
+		// Already gone: its PID may belong to someone else by now.
+	default:
+		if init > 0 {
+			_ = syscall.Kill(init, syscall.SIGKILL)
+		}
 	}
 	select {
 	case <-done:
