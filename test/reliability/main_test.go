@@ -54,6 +54,11 @@ type env struct {
 	w      *harness.World
 	params map[string]string
 	before *ec2emu.State
+
+	// killCtx and killed serve the crash tests: the context that kills a
+	// start, and where its result goes.
+	killCtx context.Context
+	killed  chan harness.Result
 }
 
 func newEnv(t *testing.T) *env {

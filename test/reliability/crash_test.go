@@ -1,0 +1,214 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/imdsfake"
+)
+
+// killPoint holds start at one known point (an emulator or IMDS latency
+// fault that the request has taken) so that it can be killed there.
+type killPoint struct {
+	name string
+	cold bool // no identity cache: start has to ask IMDS
+	// hold arranges the stall and waits until start is stuck in it.
+	hold func(t *testing.T, e *env)
+}
+
+const stall = 30 * time.Second
+
+func latency(action string, count int, d time.Duration) ec2emu.Fault {
+	return ec2emu.Fault{Kind: ec2emu.Latency, Action: action, Count: count, Delay: d}
+}
+
+// waitTaken waits until no fault rule for action is left: every counted
+// request of it has arrived and is being delayed.
+func waitTaken(t *testing.T, e *env, action string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for _, f := range e.w.Emu.Faults() {
+			if f.Action == action {
+				return false
+			}
+		}
+		return true
+	}, 15*time.Second, 5*time.Millisecond, "start never reached %s", action)
+}
+
+var killPoints = []killPoint{
+	{name: "in the first DescribeRouteTables", hold: func(t *testing.T, e *env) {
+		e.w.Emu.AddFault(latency("DescribeRouteTables", 1, stall))
+		go e.startUnderTest()
+		waitTaken(t, e, "DescribeRouteTables")
+	}},
+	{name: "in both ReplaceRoute calls", hold: func(t *testing.T, e *env) {
+		e.w.Emu.AddFault(latency("ReplaceRoute", 2, stall))
+		go e.startUnderTest()
+		waitTaken(t, e, "ReplaceRoute")
+	}},
+	{name: "after one ReplaceRoute, in the other", hold: func(t *testing.T, e *env) {
+		e.w.Emu.AddFault(latency("ReplaceRoute", 1, stall))
+		go e.startUnderTest()
+		waitTaken(t, e, "ReplaceRoute")
+		require.Eventually(t, func() bool { return e.w.Emu.Count("ReplaceRoute") >= 1 }, 15*time.Second, 5*time.Millisecond)
+	}},
+	{name: "in the read-back after both writes", hold: func(t *testing.T, e *env) {
+		// The writes are slowed just enough to add the read-back's stall
+		// after the first read has been answered.
+		e.w.Emu.AddFault(latency("ReplaceRoute", 2, 500*time.Millisecond))
+		go e.startUnderTest()
+		waitTaken(t, e, "ReplaceRoute")
+		e.w.Emu.AddFault(latency("DescribeRouteTables", 1, stall))
+		waitTaken(t, e, "DescribeRouteTables")
+		require.Equal(t, 2, e.w.Emu.Count("ReplaceRoute"), "both writes answered before the read-back")
+	}},
+	{name: "in IMDS (no identity cache)", cold: true, hold: func(t *testing.T, e *env) {
+		e.w.Node("a").IMDS.SetFault(imdsfake.Fault{Latency: stall})
+		go e.startUnderTest()
+		require.Eventually(t, func() bool { return len(e.w.Node("a").IMDS.Counts()) > 0 }, 15*time.Second, 5*time.Millisecond)
+	}},
+}
+
+// startUnderTest runs start on node a with a long timeout, to be killed;
+// the result goes to e.killed.
+func (e *env) startUnderTest() {
+	r := e.w.Agent("a")
+	r.Timeout = time.Minute
+	res := r.Run(e.killCtx, "start", e.params)
+	e.killed <- res
+}
+
+// TestKilledStart kills start (SIGKILL, through the Runner's context) at
+// each kill point, then checks that monitor reports the state the crash
+// left truthfully, and that start (repair) or stop then makes it clean.
+func TestKilledStart(t *testing.T) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 5)
+	for _, kp := range killPoints {
+		for _, then := range []string{"start", "stop"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				t.Run(kp.name+", then "+then, func(t *testing.T) { runKillPoint(t, kp, then) })
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+func runKillPoint(t *testing.T, kp killPoint, then string) {
+	e := newEnv(t)
+	// Node b holds the resource; a takes it over.
+	e.expect("b", "start", ocfSuccess)
+	e.expect("a", "monitor", ocfNotRunning)
+	if !kp.cold {
+		e.expect("a", "validate-all", ocfSuccess) // warms a's identity cache
+	}
+	e.w.Emu.ResetLog()
+	e.w.Node("a").IMDS.Reset()
+
+	ctx, kill := context.WithCancel(context.Background())
+	defer kill()
+	e.killCtx, e.killed = ctx, make(chan harness.Result, 1)
+	kp.hold(t, e)
+	kill() // exec.CommandContext: SIGKILL
+	res := <-e.killed
+	require.Error(t, res.Err, "start was not killed: exit %d, %s", res.Code, res.Reason)
+	if !kp.cold {
+		// The agent itself died (not just a wrapper): its stalled request's
+		// connection closed, and the emulator aborted it unperformed.
+		require.Eventually(t, func() bool {
+			for _, l := range e.w.Emu.Log() {
+				if l.Code == "Aborted" {
+					return true
+				}
+			}
+			return false
+		}, 10*time.Second, 10*time.Millisecond, "the stalled request was never aborted: is the agent still running?")
+	}
+	e.w.Emu.ClearFaults()
+	e.w.Node("a").IMDS.SetFault(imdsfake.Fault{})
+
+	// What the crash left.
+	vipOn := e.hasVIP("a")
+	var here, elsewhere []string
+	for _, tb := range []string{rtb1, rtb2} {
+		if e.target(tb) == ec2emu.FixtureENIA {
+			here = append(here, tb)
+		} else {
+			elsewhere = append(elsewhere, tb)
+		}
+	}
+	truth := ocfNotRunning
+	switch {
+	case vipOn && len(elsewhere) == 0:
+		truth = ocfSuccess
+	case vipOn && len(here) > 0:
+		truth = ocfGeneric
+	}
+	t.Logf("after the kill: VIP on lo %v, tables here %v, elsewhere %v", vipOn, here, elsewhere)
+	assert.True(t, allowedRscTmp(e.rscTmpFiles("a")), "HA_RSCTMP after the kill: %v", e.rscTmpFiles("a"))
+
+	mon := e.expect("a", "monitor", truth, recurring)
+	record(row{Table: "Crash safety: start killed with SIGKILL", Case: "killed " + kp.name, Action: "monitor after the kill",
+		Timeout: 20 * time.Second, Code: mon.Code, Elapsed: mon.Elapsed,
+		Reason: fmt.Sprintf("%s [VIP on lo: %v; tables here: %d of 2]", mon.Reason, vipOn, len(here))})
+	switch {
+	case !vipOn:
+		assert.Contains(t, mon.Reason, "not on lo")
+	case truth == ocfNotRunning:
+		assert.Contains(t, mon.Reason, "does not point here")
+	case truth == ocfGeneric:
+		assert.Contains(t, mon.Reason, "disagree")
+		for _, tb := range here {
+			assert.Contains(t, mon.Reason, "here in "+tb)
+		}
+		for _, tb := range elsewhere {
+			assert.Contains(t, mon.Reason, tb+": "+ec2emu.FixtureENIB)
+		}
+	}
+	// Node b, which held the resource (its VIP is on its lo), reports 7
+	// when no table is left to it and 1 when the tables disagree.
+	switch len(here) {
+	case 1:
+		e.expect("b", "monitor", ocfGeneric, recurring)
+	case 2:
+		e.expect("b", "monitor", ocfNotRunning, recurring)
+	default:
+		e.expect("b", "monitor", ocfSuccess, recurring)
+	}
+
+	next := e.expect("a", then, ocfSuccess)
+	record(row{Table: "Crash safety: start killed with SIGKILL", Case: "killed " + kp.name, Action: then + " after the kill",
+		Timeout: 20 * time.Second, Code: next.Code, Elapsed: next.Elapsed, Reason: next.Reason})
+	if then == "start" {
+		assert.Equal(t, "a", e.owner())
+		assert.True(t, e.hasVIP("a"))
+		e.expect("a", "monitor", ocfSuccess, recurring)
+		e.expect("b", "monitor", ocfNotRunning, recurring)
+		e.expect("b", "stop", ocfSuccess)
+	} else {
+		assert.False(t, e.hasVIP("a"))
+		e.expect("a", "monitor", ocfNotRunning, recurring)
+		// The cluster's next start anywhere converges.
+		e.expect("b", "start", ocfSuccess)
+		assert.Equal(t, "b", e.owner())
+	}
+	files := e.rscTmpFiles("a")
+	assert.True(t, allowedRscTmp(files), "HA_RSCTMP: %v", files)
+	for _, f := range files {
+		assert.False(t, strings.HasSuffix(f, ".tmp"), "a temporary file survived: %s", f)
+	}
+}
