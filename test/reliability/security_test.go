@@ -1,0 +1,399 @@
+package reliability
+
+import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
+)
+
+// ---- files in HA_RSCTMP ----
+
+// TestRscTmpFilesPrivate: everything start leaves in HA_RSCTMP (identity
+// cache, IMDSv2 token) is mode 0600 and a regular file.
+func TestRscTmpFilesPrivate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "monitor", ocfSuccess, recurring)
+	files := e.rscTmpFiles("a")
+	require.Contains(t, files, cacheName)
+	require.True(t, allowedRscTmp(files), "HA_RSCTMP holds %v", files)
+	for _, f := range files {
+		fi, err := os.Lstat(filepath.Join(e.w.Node("a").RscTmp, f))
+		require.NoError(t, err)
+		assert.True(t, fi.Mode().IsRegular(), "%s is not a regular file", f)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "%s", f)
+	}
+}
+
+// forgedIdentity is a valid identity cache claiming node b's identity.
+func forgedIdentity(t *testing.T) []byte {
+	b, err := json.Marshal(map[string]any{"version": 1, "self": map[string]any{
+		"instance_id": ec2emu.FixtureInstanceB, "region": ec2emu.DefaultRegion, "availability_zone": ec2emu.FixtureAZB,
+		"primary_eni": ec2emu.FixtureENIB, "enis": []string{ec2emu.FixtureENIB}, "vpc_id": ec2emu.FixtureVPC,
+	}})
+	require.NoError(t, err)
+	return b
+}
+
+// TestSymlinkAtCachePathNotFollowed plants symlinks where routeha keeps its
+// files: to a victim file (which must stay untouched) and to a forged
+// identity (which must not be believed). A control shows the forged
+// identity is believed as a regular file, so the symlink case means
+// something.
+func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{cacheName, tokenName} {
+		t.Run("victim behind "+name, func(t *testing.T) {
+			e := newEnv(t)
+			victim := filepath.Join(t.TempDir(), "victim")
+			require.NoError(t, os.WriteFile(victim, []byte("do not touch\n"), 0o644))
+			link := filepath.Join(e.w.Node("a").RscTmp, name)
+			require.NoError(t, os.Symlink(victim, link))
+			dangling := filepath.Join(t.TempDir(), "created-through-link")
+			other := cacheName
+			if name == cacheName {
+				other = tokenName
+			}
+			require.NoError(t, os.Symlink(dangling, filepath.Join(e.w.Node("a").RscTmp, other)))
+
+			e.expect("a", "start", ocfSuccess)
+			e.expect("a", "monitor", ocfSuccess, recurring)
+			e.expect("a", "stop", ocfSuccess)
+			b, err := os.ReadFile(victim)
+			require.NoError(t, err)
+			assert.Equal(t, "do not touch\n", string(b), "written through the symlink")
+			fi, err := os.Stat(victim)
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "victim's mode changed")
+			_, err = os.Lstat(dangling)
+			assert.True(t, os.IsNotExist(err), "a file was created through a dangling symlink")
+			assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
+		})
+	}
+	t.Run("forged identity behind the cache symlink", func(t *testing.T) {
+		e := newEnv(t)
+		forged := filepath.Join(t.TempDir(), "forged.identity")
+		require.NoError(t, os.WriteFile(forged, forgedIdentity(t), 0o600))
+		require.NoError(t, os.Symlink(forged, e.cachePath("a")))
+		e.expect("a", "start", ocfSuccess)
+		assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1), "the identity behind the symlink was believed")
+		assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
+	})
+	t.Run("control: the same forged identity as a regular file", func(t *testing.T) {
+		e := newEnv(t)
+		require.NoError(t, os.WriteFile(e.cachePath("a"), forgedIdentity(t), 0o600))
+		e.expect("a", "start", ocfSuccess)
+		assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb1), "the forged file is not a valid cache; the symlink case proves nothing")
+	})
+}
+
+// ---- secrets ----
+
+// capture serves h inside a node's namespace and records every response
+// body, so that the test knows the secrets the agent was handed.
+type capture struct {
+	mu     sync.Mutex
+	bodies []string
+	URL    string
+}
+
+type teeWriter struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (w *teeWriter) Write(b []byte) (int, error) {
+	w.buf.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func serveCapture(t *testing.T, n *harness.Node, h http.Handler) *capture {
+	c := &capture{}
+	ln, err := n.NS.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := &teeWriter{ResponseWriter: w}
+		h.ServeHTTP(tw, r)
+		c.mu.Lock()
+		c.bodies = append(c.bodies, tw.buf.String())
+		c.mu.Unlock()
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	c.URL = "http://" + ln.Addr().String()
+	return c
+}
+
+func (c *capture) all() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.bodies, "\n")
+}
+
+var (
+	stsSecretRE = regexp.MustCompile(`<SecretAccessKey>([^<]+)</SecretAccessKey>`)
+	stsTokenRE  = regexp.MustCompile(`<SessionToken>([^<]+)</SessionToken>`)
+	imdsTokenRE = regexp.MustCompile(`(?m)^(AQAEA[0-9a-f]+)$`)
+)
+
+// TestNoSecretsLogged runs every action in role mode (routing_table_role:
+// STS AssumeRole, session credentials), with debug logging to stderr and
+// HA_LOGFILE and a cold identity cache (so IMDS tokens are fetched), and on
+// a failure path; no secret access key, session token or IMDS token may
+// appear in stderr, the log file or the identity cache.
+func TestNoSecretsLogged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const role = "arn:aws:iam::123456789012:role/routeha"
+	e.w.Emu.SetRoleMode(role)
+	e.params["routing_table_role"] = role
+	a := e.w.Node("a")
+	ec2 := serveCapture(t, a, e.w.Emu)
+	imds := serveCapture(t, a, a.IMDS)
+	logFile := filepath.Join(t.TempDir(), "ha-log")
+	extra := []string{
+		"HA_DEBUG=1", "HA_LOGFILE=" + logFile,
+		"AWS_ENDPOINT_URL_EC2=" + ec2.URL, "AWS_ENDPOINT_URL_STS=" + ec2.URL,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL,
+	}
+	var stderr strings.Builder
+	run := func(action string, code int, opts ...opt) {
+		for _, f := range []string{cacheName, tokenName} {
+			_ = os.Remove(filepath.Join(a.RscTmp, f))
+		}
+		res := e.runEnv("a", action, extra, opts...)
+		assert.Equal(t, code, res.Code, "%s: %s", action, res.Reason)
+		stderr.WriteString(res.Stderr)
+	}
+	run("validate-all", ocfSuccess)
+	run("start", ocfSuccess)
+	run("monitor", ocfSuccess, recurring)
+	run("monitor", ocfSuccess)
+	// Failure paths print the SDK's whole error.
+	e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "ReplaceRoute"})
+	e.routeTo("b", rtb1, rtb2)
+	run("validate-all", ocfPerm)
+	run("start", ocfPerm)
+	e.w.Emu.ClearDenies()
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	run("monitor", ocfGeneric, recurring, timeout(3*time.Second))
+	e.w.Emu.ClearFaults()
+	run("start", ocfSuccess)
+	run("stop", ocfSuccess)
+	run("stop", ocfSuccess)
+
+	// The writes went through the assumed role's session credentials.
+	for _, l := range e.w.Emu.Log() {
+		if l.Action == "ReplaceRoute" && l.Code == "" {
+			_, ok := e.w.Emu.RoleOf(l.Principal)
+			assert.True(t, ok, "a route write not made with the assumed role")
+		}
+	}
+	var secrets []string
+	for _, m := range stsSecretRE.FindAllStringSubmatch(ec2.all(), -1) {
+		secrets = append(secrets, m[1])
+	}
+	for _, m := range stsTokenRE.FindAllStringSubmatch(ec2.all(), -1) {
+		secrets = append(secrets, m[1])
+	}
+	require.NotEmpty(t, secrets, "no STS credentials were issued: the test checks nothing")
+	nIMDS := 0
+	for _, m := range imdsTokenRE.FindAllStringSubmatch(imds.all(), -1) {
+		secrets = append(secrets, m[1])
+		nIMDS++
+	}
+	require.NotZero(t, nIMDS, "no IMDS token was issued: the test checks nothing")
+	secrets = append(secrets, "routeha-test-secret-a") // AWS_SECRET_ACCESS_KEY from the harness
+
+	logged, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	require.Contains(t, string(logged), "DEBUG", "HA_DEBUG wrote no debug line")
+	e.expect("a", "start", ocfSuccess) // leave an identity cache to scan
+	cache, err := os.ReadFile(e.cachePath("a"))
+	require.NoError(t, err)
+	for _, s := range secrets {
+		assert.NotContains(t, stderr.String(), s, "a secret on stderr")
+		assert.NotContains(t, string(logged), s, "a secret in HA_LOGFILE")
+		assert.NotContains(t, string(cache), s, "a secret in the identity cache")
+	}
+	t.Logf("checked %d secrets (%d IMDS tokens) against %d bytes of stderr and %d of HA_LOGFILE", len(secrets), nIMDS, stderr.Len(), len(logged))
+}
+
+// ---- no shell-out ----
+
+// TestNoShellOut parses every non-test Go file outside test/ and fails on
+// os/exec, or on process creation through os or syscall.
+func TestNoShellOut(t *testing.T) {
+	t.Parallel()
+	root, err := harness.ModuleRoot()
+	require.NoError(t, err)
+	banned := map[string]bool{"os.StartProcess": true, "syscall.Exec": true, "syscall.ForkExec": true,
+		"syscall.StartProcess": true, "unix.Exec": true}
+	files := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "test" || strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		files++
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			assert.NotEqual(t, "os/exec", p, "%s imports os/exec", rel)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && banned[id.Name+"."+sel.Sel.Name] {
+					assert.Fail(t, "process creation", "%s uses %s.%s", rel, id.Name, sel.Sel.Name)
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	require.NoError(t, err)
+	require.Greater(t, files, 10, "found too few sources to mean anything")
+}
+
+// ---- IAM ----
+
+// TestValidateAllNamesDeniedWrite: for each write start may make, a deny
+// makes validate-all exit 4 naming the call and the table (or ENI), and
+// change nothing.
+func TestValidateAllNamesDeniedWrite(t *testing.T) {
+	cases := []struct {
+		name   string
+		params map[string]string
+		routes bool // the VIP's route exists (on node b) in both tables
+		deny   ec2emu.Deny
+		want   []string
+	}{
+		{"ReplaceRoute on the first table", nil, true,
+			ec2emu.Deny{Action: "ReplaceRoute", RouteTableID: rtb1}, []string{"ReplaceRoute", rtb1}},
+		{"ReplaceRoute on the second table", nil, true,
+			ec2emu.Deny{Action: "ReplaceRoute", RouteTableID: rtb2}, []string{"ReplaceRoute", rtb2}},
+		{"ReplaceRoute, no route yet", nil, false,
+			ec2emu.Deny{Action: "ReplaceRoute", RouteTableID: rtb2}, []string{"ReplaceRoute", rtb2}},
+		{"CreateRoute, route exists, create_route=true", map[string]string{"create_route": "true"}, true,
+			ec2emu.Deny{Action: "CreateRoute", RouteTableID: rtb2}, []string{"CreateRoute", rtb2}},
+		{"ModifyNetworkInterfaceAttribute, source_dest_check=disable", map[string]string{"source_dest_check": "disable"}, true,
+			ec2emu.Deny{Action: "ModifyNetworkInterfaceAttribute"}, []string{"ModifyNetworkInterfaceAttribute", ec2emu.FixtureENIA}},
+	}
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(c.name, func(t *testing.T) {
+				e := newEnv(t)
+				for k, v := range c.params {
+					e.params[k] = v
+				}
+				if c.routes {
+					e.routeTo("b", rtb1, rtb2)
+				}
+				e.expect("a", "validate-all", ocfSuccess)
+				c.deny.Principal = e.w.Node("a").AccessKeyID
+				e.w.Emu.Deny(c.deny)
+				before := e.w.Emu.Snapshot()
+				res := e.expect("a", "validate-all", ocfPerm)
+				for _, w := range c.want {
+					assert.Contains(t, res.Reason, w)
+				}
+				assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "validate-all changed a route")
+				assert.Equal(t, before.ENIs, e.w.Emu.Snapshot().ENIs, "validate-all changed an ENI")
+				assert.False(t, e.hasVIP("a"))
+				// The other node is not denied.
+				e.expect("b", "validate-all", ocfSuccess)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+// emulatedActions are the EC2 and STS actions the emulator implements.
+var emulatedActions = []string{
+	"DescribeRouteTables", "CreateRoute", "ReplaceRoute", "DeleteRoute", "DescribeInstances",
+	"DescribeNetworkInterfaces", "DescribeInstanceAttribute", "ModifyInstanceAttribute",
+	"ModifyNetworkInterfaceAttribute", "DescribeVpcs", "AssumeRole",
+}
+
+// TestREADMEPolicySuffices denies every action the emulator knows except
+// the README's policy (the emulator's deny rules cannot say "all but", so
+// each other action is denied by name), and route writes on the VPC's
+// table that is not configured (the policy's Resource list); the whole
+// life cycle still succeeds and no request is refused.
+func TestREADMEPolicySuffices(t *testing.T) {
+	for _, sdc := range []string{"ignore", "disable"} {
+		t.Run("source_dest_check="+sdc, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.params["source_dest_check"] = sdc
+			allowed := map[string]bool{"DescribeRouteTables": true, "DescribeNetworkInterfaces": true,
+				"ReplaceRoute": true, "CreateRoute": true}
+			if sdc == "disable" {
+				allowed["ModifyNetworkInterfaceAttribute"] = true
+			}
+			for _, act := range emulatedActions {
+				if !allowed[act] {
+					e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act})
+				}
+			}
+			for _, act := range []string{"ReplaceRoute", "CreateRoute"} {
+				e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act, RouteTableID: ec2emu.FixtureMainTable})
+			}
+			e.expect("a", "validate-all", ocfSuccess)
+			e.expect("a", "monitor", ocfNotRunning)
+			e.expect("a", "start", ocfSuccess)
+			e.expect("a", "monitor", ocfSuccess, recurring)
+			e.expect("a", "monitor", ocfSuccess)
+			e.expect("b", "validate-all", ocfSuccess)
+			e.expect("b", "start", ocfSuccess)
+			e.expect("a", "monitor", ocfNotRunning, recurring)
+			e.expect("a", "stop", ocfSuccess)
+			e.expect("b", "monitor", ocfSuccess, recurring)
+			e.expect("b", "stop", ocfSuccess)
+			assert.Equal(t, "b", e.owner())
+			for _, l := range e.w.Emu.Log() {
+				assert.NotEqual(t, "UnauthorizedOperation", l.Code, "%s was refused", l.Action)
+				assert.True(t, allowed[l.Action], "%s is not in the README's policy", l.Action)
+			}
+			if sdc == "disable" {
+				for _, n := range e.w.Emu.Snapshot().ENIs {
+					assert.False(t, n.SourceDestCheck, "start did not disable the check on %s", n.ID)
+				}
+			}
+		})
+	}
+}
