@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -56,8 +57,14 @@ func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 		// Some table points elsewhere after our write and after the
 		// read-back waited out eventual consistency: another writer. Two
 		// nodes starting at once must not fight until both time out, so
-		// the lower instance id keeps going and the other gives up.
-		if rival, mine := rivalOf(cfg, self, after); rival != "" && rival < mine {
+		// the lower id keeps going and the other gives up. In the first
+		// round a table still showing its old target may just be a slow
+		// read, so only a target that changed counts as a rival then.
+		prev := before
+		if round > 1 {
+			prev = nil
+		}
+		if rival, mine := rivalOf(cfg, self, after, prev); rival != "" && rival < mine {
 			return ocf.Errorf(ocf.ErrGeneric, "another node (%s) moved %s during start: %s", rival, cfg.Destination, summary(cfg.Destination, evaluate(cfg.Destination, self, after)))
 		}
 		r.Log.Warnf("round %d: %v; writing again", round, err)
@@ -163,10 +170,14 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 // rivalOf returns the id of another node that a table now routes the VIP
 // to, if any, with this node's id of the same kind to compare it with:
 // instance ids where the route names one, ENI ids where it names only that.
-func rivalOf(cfg *Config, self Self, tables []Table) (rival, mine string) {
+// Tables whose route still has its target from prev are passed over.
+func rivalOf(cfg *Config, self Self, tables, prev []Table) (rival, mine string) {
 	for _, t := range tables {
 		rt := routeFor(t, cfg.Destination)
 		if rt == nil || rt.Blackhole || self.Owns(rt.InstanceID, rt.ENI) {
+			continue
+		}
+		if old := previousRoute(prev, t.ID, cfg.Destination); old != nil && old.InstanceID == rt.InstanceID && old.ENI == rt.ENI {
 			continue
 		}
 		if rt.InstanceID != "" {
@@ -177,4 +188,13 @@ func rivalOf(cfg *Config, self Self, tables []Table) (rival, mine string) {
 		}
 	}
 	return "", ""
+}
+
+func previousRoute(prev []Table, id string, dst netip.Prefix) *Route {
+	for _, t := range prev {
+		if t.ID == id {
+			return routeFor(t, dst)
+		}
+	}
+	return nil
 }

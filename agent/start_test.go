@@ -244,3 +244,34 @@ func TestIPv6(t *testing.T) {
 	assert.True(t, w.adapters.vip.addrs[Address{Prefix: dst, Interface: "lo"}])
 	requireCode(t, ocf.Success, w.run("monitor", nil))
 }
+
+// Two nodes starting at the same moment end with every table on one node,
+// and the other node's monitor says so.
+func TestSimultaneousStartsConverge(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		routes := newFakeRoutes(table(rtb1, nil), table(rtb2, nil))
+		a, b := newWorld(t, nodeA, routes), newWorld(t, nodeB, routes)
+		for _, w := range []*world{a, b} {
+			w.params["routing_table"] = rtb1 + "," + rtb2
+		}
+		done := make(chan result, 2)
+		for _, w := range []*world{a, b} {
+			go func(w *world) { done <- w.run("start", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "30000"}) }(w)
+		}
+		<-done
+		<-done
+		owners := map[string]bool{}
+		for _, id := range []string{rtb1, rtb2} {
+			r := routeFor(*routes.tables[id], vipDst)
+			require.NotNil(t, r)
+			owners[r.InstanceID] = true
+		}
+		require.Len(t, owners, 1, "tables split between nodes")
+		winner, loser := a, b
+		if owners[nodeB.InstanceID] {
+			winner, loser = b, a
+		}
+		requireCode(t, ocf.Success, winner.run("monitor", nil))
+		requireCode(t, ocf.NotRunning, loser.run("monitor", nil))
+	}
+}
