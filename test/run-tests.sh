@@ -14,8 +14,17 @@ if git grep -nE 'os/exec|exec\.Command' -- ':(exclude)test/**' ':(exclude)*.md' 
   echo "the agent must not shell out:"; git grep -nE 'os/exec|exec\.Command' -- ':(exclude)test/**' ':(exclude)*.md' ':(exclude)*_test.go'; exit 1
 fi
 
+# Packages that run Pacemaker clusters or share host-wide paths (the OCF
+# directory, dpkg) run one at a time after the rest.
+serial='/test/(pacemaker|migration|moto|reliability|demo)$'
 echo "== unit and integration tests"
-go test -count=1 -timeout 20m ./...
+go test -count=1 -timeout 15m $(go list ./... | grep -vE "$serial")
+echo "== race detector on the concurrent code"
+go test -count=1 -race ./ocf ./agent
+for pkg in $(go list ./... | grep -E "$serial"); do
+  echo "== $pkg"
+  go test -count=1 -p 1 -timeout 15m "$pkg"
+done
 
 echo "== bounded fuzzing"
 # package:FuzzName, each run for FUZZTIME (the seed corpora under testdata/
