@@ -20,7 +20,7 @@ serial='/test/(pacemaker|migration|moto|reliability|demo)$'
 echo "== unit and integration tests"
 go test -count=1 -timeout 15m $(go list ./... | grep -vE "$serial")
 echo "== race detector on the concurrent code"
-go test -count=1 -race ./ocf ./agent
+CGO_ENABLED=1 go test -count=1 -race ./ocf ./agent
 for pkg in $(go list ./... | grep -E "$serial"); do
   echo "== $pkg"
   go test -count=1 -p 1 -timeout 15m "$pkg"
