@@ -101,3 +101,22 @@ func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ 
 	_, _ = stdout.Write(a.meta.ManPage(Provider, ""))
 	return ocf.Success
 }
+
+// observe learns who this node is, builds the EC2 adapter for its region,
+// and reads the configured tables in one request: the first steps of
+// start, monitor and validate-all.
+func (a *Agent) observe(ctx context.Context, cfg *Config) (Self, Routes, []Table, error) {
+	self, err := a.adapters.Identity(cfg).Self(ctx)
+	if err != nil {
+		return Self{}, nil, nil, identityFailure(ctx, err)
+	}
+	routes, err := a.adapters.Routes(ctx, cfg, self)
+	if err != nil {
+		return Self{}, nil, nil, apiFailure(ctx, "EC2 client", err)
+	}
+	tables, err := routes.Tables(ctx, cfg.Tables)
+	if err != nil {
+		return Self{}, nil, nil, apiFailure(ctx, "cannot read route tables", err)
+	}
+	return self, routes, tables, nil
+}

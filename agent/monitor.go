@@ -26,17 +26,9 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 	if !has {
 		return ocf.Errorf(ocf.NotRunning, "%s is not on %s", cfg.IP, cfg.Address.Interface)
 	}
-	self, err := a.adapters.Identity(cfg).Self(ctx)
+	self, _, tables, err := a.observe(ctx, cfg)
 	if err != nil {
-		return identityFailure(ctx, err)
-	}
-	routes, err := a.adapters.Routes(ctx, cfg, self)
-	if err != nil {
-		return apiFailure(ctx, "EC2 client", err)
-	}
-	tables, err := routes.Tables(ctx, cfg.Tables)
-	if err != nil {
-		return apiFailure(ctx, "cannot read route tables", err)
+		return err
 	}
 	if err := checkTablesPresent(cfg, tables); err != nil {
 		return err

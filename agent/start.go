@@ -17,17 +17,9 @@ import (
 // them show this node. It is idempotent: tables already pointing here are
 // not written. Everything is bounded by the action's deadline.
 func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
-	self, err := a.adapters.Identity(cfg).Self(ctx)
+	self, routes, tables, err := a.observe(ctx, cfg)
 	if err != nil {
-		return identityFailure(ctx, err)
-	}
-	routes, err := a.adapters.Routes(ctx, cfg, self)
-	if err != nil {
-		return apiFailure(ctx, "EC2 client", err)
-	}
-	tables, err := routes.Tables(ctx, cfg.Tables)
-	if err != nil {
-		return apiFailure(ctx, "cannot read route tables", err)
+		return err
 	}
 	if err := checkTables(cfg, self, tables); err != nil {
 		return err

@@ -26,17 +26,9 @@ func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error
 	if !ok {
 		return ocf.Errorf(ocf.ErrInstalled, "interface %s does not exist on this node; check the interface parameter", cfg.Address.Interface)
 	}
-	self, err := a.adapters.Identity(cfg).Self(ctx)
+	self, routes, tables, err := a.observe(ctx, cfg)
 	if err != nil {
-		return identityFailure(ctx, err)
-	}
-	routes, err := a.adapters.Routes(ctx, cfg, self)
-	if err != nil {
-		return apiFailure(ctx, "EC2 client", err)
-	}
-	tables, err := routes.Tables(ctx, cfg.Tables)
-	if err != nil {
-		return apiFailure(ctx, "cannot read route tables", err)
+		return err
 	}
 	if err := checkTables(cfg, self, tables); err != nil {
 		return err
