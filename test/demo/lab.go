@@ -174,7 +174,7 @@ func New(ctx context.Context, opts Options) (l *Lab, err error) {
 	if l.Prober, err = NewProber(l.ClientNS, netip.MustParseAddr(VIP), opts.PingInterval); err != nil {
 		return l, err
 	}
-	if _, ok := l.Prober.WaitAnswered(time.Now(), 20*time.Second); !ok {
+	if _, ok := l.Prober.WaitAnswered(ctx, time.Now(), 20*time.Second); !ok {
 		return l, errors.New("the client gets no answer from the VIP")
 	}
 	return l, nil

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -175,9 +176,9 @@ func (p *Prober) Since(t time.Time) []Probe {
 
 // WaitAnswered waits until a probe sent at or after t is answered and
 // returns it.
-func (p *Prober) WaitAnswered(t time.Time, timeout time.Duration) (Probe, bool) {
+func (p *Prober) WaitAnswered(ctx context.Context, t time.Time, timeout time.Duration) (Probe, bool) {
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		for _, pr := range p.Since(t) {
 			if pr.Answered() {
 				return pr, true

@@ -117,7 +117,7 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		r.ExitReason = f.ExitReason
 	}
 	// The client.
-	p, ok := l.Prober.WaitAnswered(kernelAt, 20*time.Second)
+	p, ok := l.Prober.WaitAnswered(ctx, kernelAt, 20*time.Second)
 	if !ok {
 		return r, fmt.Errorf("no ping answered through %s", to.Name)
 	}
@@ -279,7 +279,7 @@ func (l *Lab) active(ctx context.Context) (*Node, error) {
 		if err == nil {
 			return n, nil
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			return nil, err
 		}
 		time.Sleep(250 * time.Millisecond)

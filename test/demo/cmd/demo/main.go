@@ -115,7 +115,7 @@ func run() int {
 	var results []*demo.Result
 	failed := false
 	for _, sc := range demo.Scenarios {
-		if !want[sc.N] {
+		if !want[sc.N] || ctx.Err() != nil {
 			continue
 		}
 		rs, err := sc.Run(l, ctx)
