@@ -119,6 +119,9 @@ func run() int {
 			continue
 		}
 		rs, err := sc.Run(l, ctx)
+		if err != nil && ctx.Err() != nil && len(rs) > 0 {
+			rs = rs[:len(rs)-1] // interrupted: nothing measured
+		}
 		results = append(results, rs...)
 		if err != nil {
 			pr.on(false)
