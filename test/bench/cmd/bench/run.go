@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/suzlab/routeha/test/ec2emu"
+)
+
+// Agent names as they appear in the report.
+const (
+	agentRH   = "routeha"
+	agentMove = "aws-vpc-move-ip"
+)
+
+// step is one action of a cycle, as Pacemaker would run it.
+type step struct {
+	Name     string // report name
+	Action   string // argv[1]
+	Interval int    // CRM_meta_interval in ms; -1: not set
+	Timeout  int    // CRM_meta_timeout in ms
+	Want     int    // expected exit code
+	Extra    map[string]string
+	Only     string // only for this agent ("" = both)
+}
+
+// The cycle: routes point at node B and the VIP is absent; start moves every
+// route here, a recurring monitor checks it, stop removes the VIP, and a probe
+// (monitor with interval 0) finds the resource stopped, as Pacemaker's probe
+// on a node that does not run it.
+var cycle = []step{
+	{Name: "start", Action: "start", Interval: -1, Timeout: 60000, Want: 0},
+	{Name: "monitor", Action: "monitor", Interval: 10000, Timeout: 30000, Want: 0},
+	{Name: "monitor (monapi=false)", Action: "monitor", Interval: 10000, Timeout: 30000, Want: 0, Extra: map[string]string{"monapi": "false"}, Only: agentMove},
+	{Name: "stop", Action: "stop", Interval: -1, Timeout: 30000, Want: 0},
+	{Name: "probe", Action: "monitor", Interval: 0, Timeout: 30000, Want: 7},
+}
+
+// sample is one measured action.
+type sample struct {
+	Agent    string         `json:"agent"`
+	Tables   int            `json:"tables"`
+	Step     string         `json:"step"`
+	Code     int            `json:"code"`
+	Wall     time.Duration  `json:"wall_ns"`
+	CPU      time.Duration  `json:"cpu_ns"` // user + system, the process and its waited-for children
+	MaxRSSKB int64          `json:"maxrss_kb"`
+	EC2      map[string]int `json:"ec2"`  // requests per EC2 action
+	IMDS     map[string]int `json:"imds"` // requests per IMDS path, token included
+}
+
+func (s sample) ec2Total() int  { return sum(s.EC2) }
+func (s sample) imdsTotal() int { return sum(s.IMDS) }
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+type runner struct {
+	c       config
+	w       *world
+	samples []sample
+}
+
+func (r *runner) env(agent string, tables []string, st step, rsctmp string) []string {
+	env := []string{
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=" + r.w.home,
+		"LANG=C",
+		"OCF_ROOT=/usr/lib/ocf",
+		"OCF_RA_VERSION_MAJOR=1",
+		"OCF_RA_VERSION_MINOR=1",
+		"OCF_RESOURCE_INSTANCE=vip",
+		"OCF_RESKEY_CRM_meta_timeout=" + strconv.Itoa(st.Timeout),
+		"HA_RSCTMP=" + rsctmp,
+		"HA_LOGFACILITY=none",
+		"HA_debug=0",
+	}
+	if st.Interval >= 0 {
+		env = append(env, "OCF_RESKEY_CRM_meta_interval="+strconv.Itoa(st.Interval))
+	}
+	// One configuration for both agents: aws-vpc-move-ip's own defaults made
+	// explicit (interface eth0, lookup_type InstanceId, profile default), a
+	// region, and monapi=true so that its monitor checks the routes as
+	// routeha's always does. routeha accepts awscli and monapi and ignores
+	// them.
+	params := map[string]string{
+		"ip":            vip,
+		"routing_table": strings.Join(tables, ","),
+		"interface":     "eth0",
+		"lookup_type":   "InstanceId",
+		"region":        ec2emu.DefaultRegion,
+		"profile":       "default",
+		"monapi":        "true",
+		"awscli":        r.w.wrapper,
+	}
+	for k, v := range st.Extra {
+		params[k] = v
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, "OCF_RESKEY_"+k+"="+params[k])
+	}
+	if agent == agentRH {
+		env = append(env,
+			"OCF_RESOURCE_TYPE=routeha", "OCF_RESOURCE_PROVIDER=suzlab",
+			"AWS_ENDPOINT_URL_EC2="+r.w.ec2URL,
+			"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+imdsAddr,
+		)
+	} else {
+		env = append(env, "OCF_RESOURCE_TYPE=aws-vpc-move-ip", "OCF_RESOURCE_PROVIDER=heartbeat")
+	}
+	return env
+}
+
+// runStep runs one action as a new process and measures it.
+func (r *runner) runStep(agent, bin string, n int, st step, rsctmp string, extraEnv ...string) (sample, string, error) {
+	r.w.emu.ResetLog()
+	r.w.imds.Reset()
+	limit := time.Duration(st.Timeout) * time.Millisecond
+	if agent == agentMove {
+		limit = 30 * time.Minute // it ignores CRM_meta_timeout; Pacemaker would kill it
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, st.Action)
+	cmd.Env = append(r.env(agent, tableIDs(n), st, rsctmp), extraEnv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	t0 := time.Now()
+	err := cmd.Start()
+	if err == nil {
+		err = cmd.Wait()
+	}
+	wall := time.Since(t0)
+	s := sample{Agent: agent, Tables: n, Step: st.Name, Wall: wall, EC2: r.w.emu.Counts(), IMDS: r.w.imds.Counts()}
+	if cmd.ProcessState == nil {
+		return s, out.String(), fmt.Errorf("%s %s: %v", agent, st.Action, err)
+	}
+	s.Code = cmd.ProcessState.ExitCode()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		s.MaxRSSKB = ru.Maxrss
+	}
+	if s.Code != st.Want {
+		return s, out.String(), fmt.Errorf("%s %s (%d tables): exit %d, want %d (%v)", agent, st.Name, n, s.Code, st.Want, err)
+	}
+	return s, out.String(), nil
+}
+
+// runCycle resets the world and runs the whole cycle with one agent.
+func (r *runner) runCycle(agent string, n int) error {
+	if err := r.w.emu.SetState(benchState(n)); err != nil {
+		return err
+	}
+	if err := removeVIP(); err != nil {
+		return err
+	}
+	// A fresh HA_RSCTMP per cycle: start is the first action after boot
+	// (routeha's identity cache is empty), the worst case for routeha.
+	rsctmp := filepath.Join(r.w.dir, "rsctmp-"+agent)
+	_ = os.RemoveAll(rsctmp)
+	if err := os.MkdirAll(rsctmp, 0o755); err != nil {
+		return err
+	}
+	bin := r.c.routeha
+	if agent == agentMove {
+		bin = r.c.moveIP
+	}
+	for _, st := range cycle {
+		if st.Only != "" && st.Only != agent {
+			continue
+		}
+		s, out, err := r.runStep(agent, bin, n, st, rsctmp)
+		if err != nil {
+			return fmt.Errorf("%v\n--- output ---\n%s", err, out)
+		}
+		r.samples = append(r.samples, s)
+		if agent == agentMove && n >= 10 {
+			logf("  %s %s (%d tables): %v", agent, st.Name, n, s.Wall.Round(10*time.Millisecond))
+		}
+		if st.Name == "start" {
+			if err := r.checkRoutes(n); err != nil {
+				return fmt.Errorf("%s start (%d tables): %v", agent, n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRoutes verifies that start really moved every route here.
+func (r *runner) checkRoutes(n int) error {
+	st := r.w.emu.Snapshot()
+	for _, id := range tableIDs(n) {
+		rt := st.RouteTable(id)
+		if rt == nil {
+			return fmt.Errorf("table %s missing", id)
+		}
+		rr := rt.Route(vip + "/32")
+		if rr == nil || (rr.InstanceID != ec2emu.FixtureInstanceA && rr.NetworkInterfaceID != ec2emu.FixtureENIA) {
+			return fmt.Errorf("table %s does not route %s here: %+v", id, vip, rr)
+		}
+	}
+	ok, err := vipPresent()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("VIP not on eth0 after start")
+	}
+	return nil
+}
+
+// schedule says, for round i of rounds, whether an agent with reps cycles runs:
+// its cycles are spread evenly over the rounds.
+func scheduled(i, rounds, reps int) bool {
+	if reps <= 0 {
+		return false
+	}
+	return (i*reps)/rounds != ((i+1)*reps)/rounds
+}
+
+func run(c config) error {
+	meta := collectMeta(c)
+	if err := setupNamespace(); err != nil {
+		return err
+	}
+	w, err := newWorld(c)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	r := &runner{c: c, w: w}
+	t0 := time.Now()
+	logf("EC2 emulator %s, IMDS http://%s inside the benchmark's namespace; load average %s", w.ec2URL, imdsAddr, meta.LoadStart)
+	for _, n := range c.tables {
+		rm := c.repsMove[n]
+		rounds := max(c.repsRH, rm)
+		logf("%d route tables: %d routeha cycles, %d aws-vpc-move-ip cycles, alternating", n, c.repsRH, rm)
+		for i := 0; i < rounds; i++ {
+			order := []string{agentRH, agentMove}
+			if i%2 == 1 {
+				order = []string{agentMove, agentRH}
+			}
+			for _, a := range order {
+				reps := c.repsRH
+				if a == agentMove {
+					reps = rm
+				}
+				if !scheduled(i, rounds, reps) {
+					continue
+				}
+				if err := r.runCycle(a, n); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if c.cpuProfile != "" {
+		if err := r.profile(); err != nil {
+			return err
+		}
+	}
+	meta.Elapsed = time.Since(t0)
+	meta.LoadEnd = loadAvg()
+	report := renderReport(c, meta, r.samples)
+	fmt.Print(report)
+	if c.out != "" {
+		if err := os.WriteFile(c.out, []byte(report), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s", c.out)
+	}
+	if c.rawOut != "" {
+		b, _ := json.MarshalIndent(r.samples, "", " ")
+		if err := os.WriteFile(c.rawOut, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// profile runs the profiling variant of routeha through one cycle per table
+// count, each action writing a CPU profile into c.profDir.
+func (r *runner) profile() error {
+	if err := os.MkdirAll(r.c.profDir, 0o755); err != nil {
+		return err
+	}
+	for _, n := range r.c.tables {
+		if err := r.w.emu.SetState(benchState(n)); err != nil {
+			return err
+		}
+		if err := removeVIP(); err != nil {
+			return err
+		}
+		rsctmp := filepath.Join(r.w.dir, "rsctmp-prof")
+		_ = os.RemoveAll(rsctmp)
+		if err := os.MkdirAll(rsctmp, 0o755); err != nil {
+			return err
+		}
+		for _, st := range cycle {
+			if st.Only != "" {
+				continue
+			}
+			p := filepath.Join(r.c.profDir, fmt.Sprintf("%s-%d.pprof", strings.ReplaceAll(st.Name, " ", "_"), n))
+			s, out, err := r.runStep(agentRH, r.c.cpuProfile, n, st, rsctmp, "ROUTEHA_CPUPROFILE="+p)
+			if err != nil {
+				return fmt.Errorf("%v\n%s", err, out)
+			}
+			logf("profile %s: %v wall, %v CPU, %d KB", p, s.Wall.Round(time.Microsecond), s.CPU, s.MaxRSSKB)
+		}
+	}
+	return nil
+}
