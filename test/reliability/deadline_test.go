@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ const (
 )
 
 // matrixConcurrency is how many fault cases run at once.
-const matrixConcurrency = 5
+const matrixConcurrency = 3
 
 var matrixActions = []string{actMonitor, actProbeActive, actProbeStandby, actValidate, actStart, actStop}
 
@@ -173,10 +174,10 @@ func runFaultCase(t *testing.T, fc faultCase) {
 		}
 
 		inject()
-		res := e.run(node, action, opts...)
+		res := e.runEnv(node, action, []string{"HA_DEBUG=1"}, opts...)
 		clear()
 		record(row{Table: "Deadlines: fault x action", Case: fc.name, Action: act, Timeout: fc.timeout,
-			Code: res.Code, Elapsed: res.Elapsed, Reason: res.Reason})
+			Code: res.Code, Elapsed: res.Elapsed, Own: ownTime(res.Stderr), Reason: res.Reason})
 
 		assert.Equal(t, want, res.Code, "%s: reason %q\nstderr:\n%s", act, res.Reason, res.Stderr)
 		assert.Less(t, res.Elapsed, fc.timeout, "%s returned after CRM_meta_timeout", act)
@@ -205,6 +206,20 @@ func runFaultCase(t *testing.T, fc faultCase) {
 		// and the emulator's log show in assertOnlyOurRouteChanged.)
 		require.True(t, e.hasVIP("a") || act == actStop, "%s removed the VIP", act)
 	}
+}
+
+var finishedRE = regexp.MustCompile(`finished in ([0-9.]+(?:ms|s|µs))`)
+
+// ownTime is the time the agent measured for its action (its debug line
+// "<action> finished in <d>"): the elapsed time without process start-up
+// and exit.
+func ownTime(stderr string) time.Duration {
+	m := finishedRE.FindStringSubmatch(stderr)
+	if m == nil {
+		return 0
+	}
+	d, _ := time.ParseDuration(m[1])
+	return d
 }
 
 // principalRequests counts EC2 requests a node made since the last reset.
