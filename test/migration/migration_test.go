@@ -1,0 +1,301 @@
+package migration_test
+
+import (
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/test/cluster"
+	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
+)
+
+// crmBefore is the configuration an aws-vpc-move-ip user has, as crmsh
+// takes it (crm configure load update).
+func crmBefore() string {
+	var b strings.Builder
+	b.WriteString("primitive vip " + oldAgent + " \\\n\tparams")
+	for _, k := range paramOrder {
+		b.WriteString(" " + k + "=" + configured[k])
+	}
+	b.WriteString(" \\\n\top start interval=0s timeout=180s \\\n\top stop interval=0s timeout=180s \\\n\top monitor interval=60s timeout=30s\n")
+	return b.String()
+}
+
+// pcsBefore is the same configuration as one pcs command line.
+func pcsBefore() string {
+	s := "resource create vip " + oldAgent
+	for _, k := range paramOrder {
+		s += " " + k + "=" + configured[k]
+	}
+	return s + " op start interval=0s timeout=180s op stop interval=0s timeout=180s op monitor interval=60s timeout=30s"
+}
+
+// switchAgent is the whole migration: the agent's name, nothing else.
+func switchAgent(t *testing.T, config string) string {
+	t.Helper()
+	require.Equal(t, 1, strings.Count(config, oldAgent), "the configuration names %s once", oldAgent)
+	after := strings.Replace(config, oldAgent, newAgent, 1)
+	require.Equal(t, strings.Replace(config, oldAgent, "", 1), strings.Replace(after, newAgent, "", 1),
+		"the switch changed more than the agent's name")
+	return after
+}
+
+// cibPrimitive is the part of a CIB the migration looks at.
+type cibPrimitive struct {
+	ID       string `xml:"id,attr"`
+	Class    string `xml:"class,attr"`
+	Provider string `xml:"provider,attr"`
+	Type     string `xml:"type,attr"`
+	Params   []struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	} `xml:"instance_attributes>nvpair"`
+	Ops []struct {
+		Name     string `xml:"name,attr"`
+		Interval string `xml:"interval,attr"`
+		Timeout  string `xml:"timeout,attr"`
+	} `xml:"operations>op"`
+}
+
+// readVIP returns primitive vip of a CIB file and its instance attributes.
+func readVIP(t *testing.T, path string) (cibPrimitive, map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var c struct {
+		Primitives []cibPrimitive `xml:"configuration>resources>primitive"`
+	}
+	require.NoError(t, xml.Unmarshal(raw, &c), "CIB %s", path)
+	require.Len(t, c.Primitives, 1, "CIB %s", path)
+	p := c.Primitives[0]
+	require.Equal(t, "vip", p.ID)
+	params := map[string]string{}
+	for _, nv := range p.Params {
+		params[nv.Name] = nv.Value
+	}
+	return p, params
+}
+
+func emptyCIB(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("cibadmin", "--empty").Output()
+	require.NoError(t, err, "cibadmin --empty")
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, out, 0o644))
+	return path
+}
+
+// stagedAgents returns a directory with suzlab/routeha, to overlay on
+// /usr/lib/ocf/resource.d (cluster.AgentCommand); heartbeat's agents stay
+// visible below it.
+func stagedAgents(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ocf")
+	require.NoError(t, cluster.StageAgents(dir, []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: harness.AgentBinary(t)}}))
+	return dir
+}
+
+// tool runs a Pacemaker tool with the staged agents visible, in the host's
+// network namespace (it only reads meta-data and writes the CIB file).
+func tool(t *testing.T, ocf string, env []string, name string, args ...string) (string, int) {
+	t.Helper()
+	cmd := cluster.AgentCommand(ctxFor(t, 2*time.Minute), ocf, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), cluster.ExitCode(err)
+}
+
+// validate runs crm_resource --validate -r vip against a CIB file inside
+// node a's namespace, where the agent reaches the emulator and the IMDS.
+func (s *site) validate(t *testing.T, ocf, cib string) (string, int) {
+	t.Helper()
+	ctx := ctxFor(t, 2*time.Minute)
+	a := cluster.AgentCommand(ctx, ocf, "crm_resource", "--validate", "-r", "vip")
+	cmd := s.n.NS.Command(ctx, a.Args[0], a.Args[1:]...)
+	cmd.Env = append(append([]string{}, s.env...), "CIB_file="+cib)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	return string(out), cluster.ExitCode(err)
+}
+
+// outcome is what Pacemaker and the network see of one agent's life cycle
+// on node a: probe, start, monitor, stop, monitor again.
+type outcome struct {
+	Validate, Probe, Start, Monitor, Stop, MonitorAfterStop int
+	TargetsAfterStart, TargetsAfterStop                     map[string]string
+	VIPAfterStart, VIPAfterStop                             bool
+	TablesWritten                                           []string
+	AssumeRoleBy                                            []string
+}
+
+// lifecycle runs the actions as Pacemaker would and records the outcome.
+func (s *site) lifecycle(t *testing.T, name, bin string, params map[string]string) (outcome, map[string]result) {
+	t.Helper()
+	s.w.Emu.ResetLog()
+	var o outcome
+	rs := map[string]result{}
+	step := func(label, action string, extra ...string) int {
+		r := s.run(t, bin, action, params, extra...)
+		rs[label] = r
+		t.Logf("%s %s: %s", name, label, codeLine(r))
+		if r.Code != 0 && r.Code != 7 {
+			t.Logf("%s %s stderr:\n%s", name, label, r.Stderr)
+		}
+		return r.Code
+	}
+	o.Validate = step("validate-all", "validate-all")
+	o.Probe = step("probe", "monitor", "OCF_RESKEY_CRM_meta_interval=0")
+	o.Start = step("start", "start")
+	o.TargetsAfterStart = s.targets(t)
+	o.VIPAfterStart = s.vipLabel(t) != ""
+	o.Monitor = step("monitor", "monitor", "OCF_RESKEY_CRM_meta_interval=60000")
+	o.Stop = step("stop", "stop")
+	o.TargetsAfterStop = s.targets(t)
+	o.VIPAfterStop = s.vipLabel(t) != ""
+	o.MonitorAfterStop = step("monitor after stop", "monitor", "OCF_RESKEY_CRM_meta_interval=60000")
+	seen := map[string]bool{}
+	for _, e := range s.routeWrites(t) {
+		seen[e.Params["RouteTableId"]] = true
+	}
+	o.TablesWritten = sortedKeys(seen)
+	o.AssumeRoleBy = s.assumeRoleCallers()
+	return o, rs
+}
+
+// expected is the outcome documented for aws-vpc-move-ip (its code, see
+// doc/migration.md), which the real run must show too.
+func expected() outcome {
+	here := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
+	return outcome{
+		Validate: 0, Probe: 7, Start: 0, Monitor: 0, Stop: 0, MonitorAfterStop: 7,
+		TargetsAfterStart: map[string]string{"rtb-0aaaaaaaaaaaaaaa1": here, "rtb-0bbbbbbbbbbbbbbb2": here},
+		TargetsAfterStop:  map[string]string{"rtb-0aaaaaaaaaaaaaaa1": here, "rtb-0bbbbbbbbbbbbbbb2": here},
+		VIPAfterStart:     true, VIPAfterStop: false,
+		TablesWritten: strings.Split(tables, ","),
+		AssumeRoleBy:  []string{profileKey},
+	}
+}
+
+// TestMigration: the aws-vpc-move-ip configuration runs as it is with
+// aws-vpc-move-ip itself against the emulator; then, with crmsh and with pcs,
+// the same configuration with only the agent's name changed is accepted,
+// validates through crm_resource, and gives the same outcome with routeha.
+func TestMigration(t *testing.T) {
+	needRoot(t, "crm", "pcs", "crm_resource", "cibadmin", "unshare", "ip", "curl", debianAWS, oldScript)
+
+	var before outcome
+	t.Run("aws-vpc-move-ip", func(t *testing.T) {
+		s := newSite(t)
+		params := map[string]string{"awscli": s.awscli} // the test's only addition: the aws CLI reaching the emulator
+		for k, v := range configured {
+			params[k] = v
+		}
+		o, rs := s.lifecycle(t, "aws-vpc-move-ip", oldScript, params)
+		for _, k := range []string{"validate-all", "probe", "start", "monitor", "stop", "monitor after stop"} {
+			transcript(t, "aws-vpc-move-ip", "aws-vpc-move-ip "+k, codeLine(rs[k]))
+		}
+		assert.Equal(t, expected(), o, "aws-vpc-move-ip's outcome differs from its documented behaviour")
+		before = o
+	})
+	if before.TargetsAfterStart == nil {
+		t.Log("aws-vpc-move-ip did not run; routeha is compared with the documented outcome")
+		before = expected()
+	}
+
+	t.Run("crm", func(t *testing.T) {
+		t.Parallel()
+		ocf := stagedAgents(t)
+		s := newSite(t)
+		snippet := crmBefore()
+		oldCIB, newCIB := emptyCIB(t, "before.xml"), emptyCIB(t, "after.xml")
+		dir := t.TempDir()
+		for _, c := range []struct{ cib, text string }{{oldCIB, snippet}, {newCIB, switchAgent(t, snippet)}} {
+			file := filepath.Join(dir, filepath.Base(c.cib)+".crm")
+			require.NoError(t, os.WriteFile(file, []byte(c.text), 0o644))
+			transcript(t, "crm", "cat "+filepath.Base(file), c.text)
+			out, code := tool(t, ocf, []string{"CIB_file=" + c.cib}, "crm", "configure", "load", "update", file)
+			transcript(t, "crm", "crm configure load update "+filepath.Base(file), out)
+			require.Equal(t, 0, code, "crm configure load update:\n%s\n%s", c.text, out)
+			assert.NotContains(t, strings.ToLower(out), "unknown parameter", "crm does not know a parameter")
+			out, code = tool(t, ocf, []string{"CIB_file=" + c.cib}, "crm", "configure", "show", "vip")
+			transcript(t, "crm", "crm configure show vip", out)
+			require.Equal(t, 0, code, out)
+		}
+		checkCIBs(t, oldCIB, newCIB)
+		s.compare(t, "crm", ocf, newCIB, before)
+	})
+
+	t.Run("pcs", func(t *testing.T) {
+		t.Parallel()
+		ocf := stagedAgents(t)
+		s := newSite(t)
+		line := pcsBefore()
+		oldCIB, newCIB := emptyCIB(t, "before.xml"), emptyCIB(t, "after.xml")
+		for _, c := range []struct{ cib, line string }{{oldCIB, line}, {newCIB, switchAgent(t, line)}} {
+			out, code := tool(t, ocf, nil, "pcs", append([]string{"-f", c.cib}, strings.Fields(c.line)...)...)
+			transcript(t, "pcs", "pcs -f "+filepath.Base(c.cib)+" "+c.line, out)
+			require.Equal(t, 0, code, "pcs -f %s %s:\n%s", c.cib, c.line, out)
+			out, code = tool(t, ocf, nil, "pcs", "-f", c.cib, "resource", "config", "vip")
+			transcript(t, "pcs", "pcs -f "+filepath.Base(c.cib)+" resource config vip", out)
+			require.Equal(t, 0, code, out)
+		}
+		checkCIBs(t, oldCIB, newCIB)
+		s.compare(t, "pcs", ocf, newCIB, before)
+	})
+}
+
+// checkCIBs: both CIBs hold primitive vip with exactly the configured
+// attributes and the same operations; only the agent differs.
+func checkCIBs(t *testing.T, oldCIB, newCIB string) {
+	t.Helper()
+	op, oparams := readVIP(t, oldCIB)
+	np, nparams := readVIP(t, newCIB)
+	assert.Equal(t, []string{"ocf", "heartbeat", "aws-vpc-move-ip"}, []string{op.Class, op.Provider, op.Type})
+	assert.Equal(t, []string{"ocf", "suzlab", "routeha"}, []string{np.Class, np.Provider, np.Type})
+	assert.Equal(t, configured, oparams, "aws-vpc-move-ip's attributes in the CIB")
+	assert.Equal(t, oparams, nparams, "the switch changed the resource's attributes")
+	opsOf := func(p cibPrimitive) map[string]string {
+		m := map[string]string{}
+		for _, o := range p.Ops {
+			m[o.Name] = o.Interval + "/" + o.Timeout
+		}
+		return m
+	}
+	assert.Equal(t, opsOf(op), opsOf(np), "the switch changed the operations")
+}
+
+// compare validates the switched CIB with crm_resource and runs routeha's
+// life cycle with the CIB's own attributes, expecting aws-vpc-move-ip's
+// outcome and the VIP on eth0 as eth0:0.
+func (s *site) compare(t *testing.T, name, ocf, cib string, before outcome) {
+	t.Helper()
+	out, code := s.validate(t, ocf, cib)
+	transcript(t, name, "crm_resource --validate -r vip   # CIB_file=after.xml, in node a's namespace", out+"rc="+strconv.Itoa(code))
+	require.Equal(t, 0, code, "crm_resource --validate -r vip:\n%s", out)
+
+	_, params := readVIP(t, cib)
+	s.w.Emu.ResetLog()
+	var label string
+	o, rs := s.lifecycle(t, "routeha", harness.AgentBinary(t), params)
+	for _, k := range []string{"validate-all", "probe", "start", "monitor", "stop", "monitor after stop"} {
+		transcript(t, name, "routeha "+k, codeLine(rs[k]))
+	}
+	assert.Equal(t, before, o, "routeha's outcome differs from aws-vpc-move-ip's")
+
+	// Start again to see where the VIP lives, then stop.
+	require.Equal(t, 0, s.run(t, harness.AgentBinary(t), "start", params).Code)
+	label = s.vipLabel(t)
+	assert.Equal(t, "eth0:0", label, "interface=eth0 puts the VIP on eth0 as eth0:0")
+	require.Equal(t, 0, s.run(t, harness.AgentBinary(t), "stop", params).Code)
+	assert.Equal(t, "", s.vipLabel(t), "stop removes the VIP")
+}
+
