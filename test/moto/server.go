@@ -22,6 +22,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -93,6 +95,7 @@ func (s *syncBuffer) String() string {
 // Start creates a namespace, starts moto_server (path from Find) inside it
 // in a process group of its own, and waits until it answers. Close stops it.
 func Start(ctx context.Context, path string) (*Server, error) {
+	removeStale()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	s := &Server{NS: fmt.Sprintf("routeha-moto-%d-%s", os.Getpid(), hex.EncodeToString(b)), out: &syncBuffer{}, done: make(chan struct{})}
@@ -256,4 +259,29 @@ func NewEC2(endpoint, region string, hc *http.Client) *ec2.Client {
 		HTTPClient:       hc,
 		RetryMaxAttempts: 1,
 	})
+}
+
+// removeStale stops what an earlier test process that died without its
+// cleanup (killed, SIGPIPE) left behind: the moto_server in a namespace
+// named routeha-moto-<its pid>-*, killed by PID, and the namespace.
+func removeStale() {
+	names, _ := filepath.Glob("/run/netns/routeha-moto-*")
+	for _, path := range names {
+		name := filepath.Base(path)
+		var pid int
+		var rest string
+		if n, _ := fmt.Sscanf(strings.TrimPrefix(name, "routeha-moto-"), "%d-%s", &pid, &rest); n != 2 || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue // its test process still runs
+		}
+		out, _ := exec.Command("ip", "netns", "pids", name).Output()
+		for _, f := range strings.Fields(string(out)) {
+			if p, err := strconv.Atoi(f); err == nil && p > 1 {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+		_ = exec.Command("ip", "netns", "del", name).Run()
+	}
 }
