@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os/exec"
@@ -67,9 +66,4 @@ func listenIn(ns, addr string) (net.Listener, error) {
 		return err
 	})
 	return ln, err
-}
-
-// nsCommand returns `ip netns exec ns name args...`.
-func nsCommand(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
 }
