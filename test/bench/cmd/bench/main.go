@@ -42,7 +42,7 @@ type config struct {
 	tables     []int
 	repsRH     int         // routeha cycles per table count
 	repsMove   map[int]int // aws-vpc-move-ip cycles per table count
-	cpuProfile string      // routeha variant with a CPU-profile hook ("" = none)
+	perfBin    string      // routeha with symbols, to profile with perf ("" = none)
 	profDir    string
 }
 
@@ -58,8 +58,8 @@ func main() {
 	flag.StringVar(&tables, "tables", "1,10,50", "route table counts")
 	flag.IntVar(&c.repsRH, "reps", 20, "routeha cycles (start, monitor, stop, probe) per table count")
 	flag.StringVar(&repsMove, "reps-move-ip", "1:5,10:2,50:1", "aws-vpc-move-ip cycles per table count (tables:reps,...; it sleeps 1 s per table per step)")
-	flag.StringVar(&c.cpuProfile, "profile-bin", "", "a routeha variant built from test/bench/cmd/routeha-prof: run it once more per action with ROUTEHA_CPUPROFILE and keep the profiles")
-	flag.StringVar(&c.profDir, "profile-dir", "bench-profiles", "where -profile-bin writes its profiles")
+	flag.StringVar(&c.perfBin, "perf-bin", "", "after the benchmark, profile this routeha binary (build it with symbols) with perf record, 30 runs per action")
+	flag.StringVar(&c.profDir, "profile-dir", "bench-profiles", "where -perf-bin writes its perf.data files")
 	flag.Parse()
 
 	var err error
@@ -76,7 +76,7 @@ func main() {
 		}
 		c.repsMove[a] = b
 	}
-	for _, p := range []*string{&c.routeha, &c.moveIP, &c.awsCLI, &c.out, &c.rawOut, &c.cpuProfile, &c.profDir} {
+	for _, p := range []*string{&c.routeha, &c.moveIP, &c.awsCLI, &c.out, &c.rawOut, &c.perfBin, &c.profDir} {
 		if *p != "" {
 			if *p, err = filepath.Abs(*p); err != nil {
 				fatalf("%v", err)

@@ -66,9 +66,6 @@ func collectMeta(c config) meta {
 		m.Versions = append(m.Versions, strings.TrimSpace(string(out)))
 	}
 	m.Versions = append(m.Versions, runtime.Version()+" (benchmark driver)")
-	if b, err := os.ReadFile("test/bench/NOTES.md"); err == nil {
-		m.Notes = string(b)
-	}
 	return m
 }
 
@@ -246,6 +243,9 @@ func fileSize(p string) int64 {
 
 func renderReport(c config, m meta, samples []sample) string {
 	g := group(samples)
+	if b, err := os.ReadFile("test/bench/NOTES.md"); err == nil {
+		m.Notes = string(b) // read at the end, so it can be edited during a run
+	}
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 

@@ -143,6 +143,21 @@ func (r *runner) runStep(agent, bin string, n int, st step, rsctmp string, extra
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, st.Action)
 	cmd.Env = append(r.env(agent, tableIDs(n), st, rsctmp), extraEnv...)
+	return r.measure(ctx, cmd, agent, n, st)
+}
+
+// runCmd runs an arbitrary command with an agent's environment.
+func (r *runner) runCmd(agent string, n int, st step, rsctmp string, name string, args ...string) (sample, string, error) {
+	r.w.emu.ResetLog()
+	r.w.imds.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = r.env(agent, tableIDs(n), st, rsctmp)
+	return r.measure(ctx, cmd, agent, n, st)
+}
+
+func (r *runner) measure(ctx context.Context, cmd *exec.Cmd, agent string, n int, st step) (sample, string, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
@@ -161,7 +176,7 @@ func (r *runner) runStep(agent, bin string, n int, st step, rsctmp string, extra
 		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		s.MaxRSSKB = ru.Maxrss
 	}
-	if s.Code != st.Want {
+	if st.Want >= 0 && s.Code != st.Want {
 		return s, out.String(), fmt.Errorf("%s %s (%d tables): exit %d, want %d (%v)", agent, st.Name, n, s.Code, st.Want, err)
 	}
 	return s, out.String(), nil
@@ -275,7 +290,7 @@ func run(c config) error {
 			}
 		}
 	}
-	if c.cpuProfile != "" {
+	if c.perfBin != "" {
 		if err := r.profile(); err != nil {
 			return err
 		}
@@ -299,8 +314,10 @@ func run(c config) error {
 	return nil
 }
 
-// profile runs the profiling variant of routeha through one cycle per table
-// count, each action writing a CPU profile into c.profDir.
+// profile records, with perf, every process of repeated actions of a
+// routeha binary with symbols (c.perfBin): after one real start, 30
+// recurring monitors, 30 stops (the first one removes the VIP) and 30
+// probes, each series in one perf.data under c.profDir.
 func (r *runner) profile() error {
 	if err := os.MkdirAll(r.c.profDir, 0o755); err != nil {
 		return err
@@ -321,12 +338,21 @@ func (r *runner) profile() error {
 			if st.Only != "" {
 				continue
 			}
-			p := filepath.Join(r.c.profDir, fmt.Sprintf("%s-%d.pprof", strings.ReplaceAll(st.Name, " ", "_"), n))
-			s, out, err := r.runStep(agentRH, r.c.cpuProfile, n, st, rsctmp, "ROUTEHA_CPUPROFILE="+p)
-			if err != nil {
-				return fmt.Errorf("%v\n%s", err, out)
+			if st.Name == "start" {
+				if _, out, err := r.runStep(agentRH, r.c.perfBin, n, st, rsctmp); err != nil {
+					return fmt.Errorf("%v\n%s", err, out)
+				}
+				continue
 			}
-			logf("profile %s: %v wall, %v CPU, %d KB", p, s.Wall.Round(time.Microsecond), s.CPU, s.MaxRSSKB)
+			data := filepath.Join(r.c.profDir, fmt.Sprintf("%s-%d.perf.data", st.Name, n))
+			loop := fmt.Sprintf("i=0; while [ $i -lt 30 ]; do %s %s; i=$((i+1)); done; exit 0", r.c.perfBin, st.Action)
+			ps := st
+			ps.Want = -1
+			s, out, err := r.runCmd(agentRH, n, ps, rsctmp, "perf", "record", "-q", "-F", "20000", "-g", "-o", data, "--", "/bin/sh", "-c", loop)
+			if err != nil || s.Code != 0 {
+				return fmt.Errorf("perf %s: %v %d\n%s", st.Name, err, s.Code, out)
+			}
+			logf("profile %s: 30 runs in %v, %v CPU", data, s.Wall.Round(time.Millisecond), s.CPU)
 		}
 	}
 	return nil
