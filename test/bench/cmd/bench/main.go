@@ -33,17 +33,17 @@ import (
 )
 
 type config struct {
-	routeha    string // routeha binary
-	moveIP     string // aws-vpc-move-ip script
-	awsCLI     string // the real aws CLI the wrapper execs
-	out        string // BENCHMARKS.md path ("" = stdout only)
-	rawOut     string // JSON of every sample ("" = none)
-	command    string // the command line shown in the report
-	tables     []int
-	repsRH     int         // routeha cycles per table count
-	repsMove   map[int]int // aws-vpc-move-ip cycles per table count
-	perfBin    string      // routeha with symbols, to profile with perf ("" = none)
-	profDir    string
+	routeha  string // routeha binary
+	moveIP   string // aws-vpc-move-ip script
+	awsCLI   string // the real aws CLI the wrapper execs
+	out      string // BENCHMARKS.md path ("" = stdout only)
+	rawOut   string // JSON of every sample ("" = none)
+	command  string // the command line shown in the report
+	tables   []int
+	repsRH   int         // routeha cycles per table count
+	repsMove map[int]int // aws-vpc-move-ip cycles per table count
+	perfBin  string      // routeha with symbols, to profile with perf ("" = none)
+	profDir  string
 }
 
 func main() {
