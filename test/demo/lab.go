@@ -365,15 +365,25 @@ func (l *Lab) startIMDS() error {
 // Env is what every node's pacemakerd (and so every agent execd runs)
 // gets, besides its own AWS_ENDPOINT_URL_EC2 and HOME.
 func Env(dir string) []string {
-	return []string{
+	env := []string{}
+	// Whatever AWS settings the caller's environment has must not reach
+	// the agents (the last value of a key wins).
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+		"AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_EC2_METADATA_DISABLED"} {
+		if _, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"=")
+		}
+	}
+	return append(env,
 		"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
 		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config-none"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials-none"),
-		"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + imdsAddr + "/",
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "aws-config-none"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "aws-credentials-none"),
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+imdsAddr+"/",
 		"HA_RSCTMP=/run/resource-agents",
 		"HA_LOGFILE=/var/log/pacemaker/routeha.log",
-	}
+	)
 }
 
 func (l *Lab) startCluster(ctx context.Context) error {
