@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/suzlab/routeha/metadata"
@@ -75,17 +76,46 @@ func (a *Agent) logIgnored(log *ocf.Logger, cfg *Config) {
 // apiFailure turns an adapter error into the action's result: IAM denials
 // are OCF_ERR_PERM, a missing table is a configuration error, anything
 // else (throttling, outages, timeouts) is a generic, recoverable error.
+//
+// The exit reason is kept short (Pacemaker keeps 127 bytes): what failed
+// and the service's error code; the whole error goes to the log.
 func apiFailure(ctx context.Context, what string, err error) error {
+	brief := briefError(err)
 	switch KindOf(err) {
 	case KindDenied:
-		return ocf.Errorf(ocf.ErrPerm, "%s: permission denied (%w); grant it in the node's IAM policy", what, err)
+		return ocf.Fail(ocf.ErrPerm, what+": denied by IAM ("+brief+")", err)
 	case KindTableNotFound:
-		return ocf.Errorf(ocf.ErrConfigured, "%s: %w; check routing_table", what, err)
+		return ocf.Fail(ocf.ErrConfigured, what+": "+brief+"; check routing_table", err)
 	}
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-		return ocf.Errorf(ocf.ErrGeneric, "%s: no answer within the action timeout: %w", what, err)
+		return ocf.Fail(ocf.ErrGeneric, what+": no answer within the action timeout ("+brief+")", err)
 	}
-	return ocf.Errorf(ocf.ErrGeneric, "%s: %w", what, err)
+	return ocf.Fail(ocf.ErrGeneric, what+": "+brief, err)
+}
+
+// briefError is an adapter error in a few words: the service's code, or
+// for a missing table the service's own message, which names it.
+func briefError(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		switch {
+		case ae.Kind == KindTableNotFound && ae.Err != nil:
+			return clip(ae.Err.Error(), 70)
+		case ae.Code != "":
+			return ae.Code
+		case ae.Err != nil:
+			return clip(ae.Err.Error(), 70)
+		}
+	}
+	return clip(err.Error(), 70)
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	return ocf.ShortReason(s[:n]) + "..."
 }
 
 func describeTables(n int) string {

@@ -41,21 +41,21 @@ func inspectTables(cfg *Config, self Self, tables []Table) []finding {
 	route := finding{Check: checkRoute}
 	for _, t := range tables {
 		if vpc.Err == nil && self.VPCID != "" && t.VPCID != "" && t.VPCID != self.VPCID {
-			vpc.Err = fail("route table %s belongs to %s but this instance's network interface %s is in %s; list the tables of %s in routing_table",
-				t.ID, t.VPCID, self.PrimaryENI, self.VPCID, self.VPCID)
+			vpc.Err = fail("route table %s is in %s, not in this instance's %s; list tables of %s",
+				t.ID, t.VPCID, self.VPCID, self.VPCID)
 		}
 		if route.Err == nil && !cfg.CreateRoute && routeFor(t, cfg.Destination) == nil {
-			route.Err = fail("route table %s has no route for %s and create_route is false; create the route or set create_route=true",
+			route.Err = fail("%s has no route for %s and create_route=false; create it or set create_route=true",
 				t.ID, cfg.Destination)
 		}
 		for _, r := range t.Routes {
 			if outside.Err == nil && r.Gateway == "local" && r.Destination.Contains(cfg.IP) {
-				outside.Err = fail("ip=%s lies inside %s, a CIDR of %s, which AWS routes locally whatever route table %s says; choose a VIP outside the VPC's CIDRs",
-					cfg.IP, r.Destination, t.VPCID, t.ID)
+				outside.Err = fail("ip=%s is inside the VPC's %s: AWS routes it locally, ignoring route tables; use an IP outside",
+					cfg.IP, r.Destination)
 			}
 			if overlap.Err == nil && r.Destination != cfg.Destination && r.Destination.Bits() >= cfg.Destination.Bits() &&
 				r.Destination.Overlaps(cfg.Destination) && !self.Owns(r.InstanceID, r.ENI) {
-				overlap.Err = fail("route table %s has a route %s to %s that overlaps destination_cidr=%s more specifically and would take its traffic; delete it or change destination_cidr",
+				overlap.Err = fail("%s: more specific route %s to %s takes traffic of %s",
 					t.ID, r.Destination, describeRoute(&r), cfg.Destination)
 			}
 		}
@@ -136,8 +136,8 @@ func checkSourceDest(ctx context.Context, cfg *Config, self Self, routes Routes,
 	}
 	if cfg.SourceDest == metadata.SourceDestVerify {
 		return ocf.Errorf(ocf.ErrConfigured,
-			"source/destination check is enabled on %s (%s); disable it (aws ec2 modify-network-interface-attribute --network-interface-id %s --no-source-dest-check) or set source_dest_check=disable",
-			self.PrimaryENI, self.InstanceID, self.PrimaryENI)
+			"source/dest check is on for %s (%s); turn it off or set source_dest_check=disable",
+			self.PrimaryENI, self.InstanceID)
 	}
 	if !mayChange {
 		return nil

@@ -311,7 +311,11 @@ func (w *world) run(action string, extra map[string]string) result {
 	w.t.Helper()
 	var stdout, stderr lockedBuffer
 	code := ocf.Run(context.Background(), w.agent.Definition(), []string{"routeha", action}, w.env(extra), &stdout, &stderr)
-	return result{code: code, reason: exitReason(stderr.String()), stderr: stderr.String()}
+	res := result{code: code, reason: exitReason(stderr.String()), stderr: stderr.String()}
+	// Pacemaker keeps 127 bytes of a reason: every reason must fit whole.
+	require.LessOrEqual(w.t, len(res.reason), ocf.MaxReason, "exit reason too long: %q", res.reason)
+	require.NotContains(w.t, res.reason, "...", "exit reason cut: %q", res.reason)
+	return res
 }
 
 func (w *world) hasVIP() bool {

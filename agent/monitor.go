@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/suzlab/routeha/ocf"
 )
@@ -39,10 +41,10 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 		r.Log.Debugf("%s; %s is on %s", summary(cfg.Destination, states), cfg.IP, cfg.Address.Label)
 		return nil
 	case 0:
-		return ocf.Errorf(ocf.NotRunning, "%s is on %s but %s", cfg.IP, cfg.Address.Interface,
-			summary(cfg.Destination, states))
+		return ocf.Fail(ocf.NotRunning, fmt.Sprintf("%s is on %s but %s", cfg.IP, cfg.Address.Interface,
+			summary(cfg.Destination, states)), errors.New(details(cfg.Destination, states)))
 	default:
-		return ocf.Errorf(ocf.ErrGeneric, "%s", summary(cfg.Destination, states))
+		return ocf.Fail(ocf.ErrGeneric, summary(cfg.Destination, states), errors.New(details(cfg.Destination, states)))
 	}
 }
 
@@ -63,7 +65,7 @@ func checkTablesPresent(cfg *Config, tables []Table) error {
 
 func identityFailure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "cannot learn this instance's identity from the instance metadata service within the action timeout: %w", err)
+		return ocf.Fail(ocf.ErrGeneric, "the instance metadata service did not answer within the action timeout", err)
 	}
-	return ocf.Errorf(ocf.ErrGeneric, "cannot learn this instance's identity from the instance metadata service: %w", err)
+	return ocf.Fail(ocf.ErrGeneric, "cannot read this instance's identity from the instance metadata service: "+clip(err.Error(), 40), err)
 }

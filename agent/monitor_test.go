@@ -25,13 +25,13 @@ func TestMonitorTruthTable(t *testing.T) {
 		apiCalls int
 	}{
 		{"vip and every table here", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, nil, ocf.Success, "", 1},
-		{"vip here, no table here", true, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "does not point here", 1},
+		{"vip here, no table here", true, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "routes it to " + nodeB.InstanceID, 1},
 		{"vip here, route missing", true, []Table{table(rtb1, nil), table(rtb2, nil)}, nil, ocf.NotRunning, "no route", 1},
 		{"vip missing, tables here", false, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, nil, ocf.NotRunning, "is not on lo", 0},
 		{"vip missing, tables elsewhere", false, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "is not on lo", 0},
 		{"tables disagree", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeB)}, nil, ocf.ErrGeneric, "disagree", 1},
 		{"api throttled past the deadline", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, transient, ocf.ErrGeneric, "RequestLimitExceeded", 1},
-		{"api denies describe", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, denied, ocf.ErrPerm, "permission denied", 1},
+		{"api denies describe", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, denied, ocf.ErrPerm, "denied by IAM", 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestMonitorBlackholeSaysSo(t *testing.T) {
 	r := w.run("monitor", nil)
 	requireCode(t, ocf.NotRunning, r)
 	assert.Contains(t, r.reason, "blackhole")
-	assert.Contains(t, r.reason, nodeB.PrimaryENI)
+	assert.Contains(t, r.reason, nodeB.InstanceID)
 }
 
 // EC2 implementations differ in which of InstanceId and NetworkInterfaceId

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -57,7 +58,8 @@ func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 			prev = nil
 		}
 		if rival, mine := rivalOf(cfg, self, after, prev); rival != "" && rival < mine {
-			return ocf.Errorf(ocf.ErrGeneric, "another node (%s) moved %s during start: %s", rival, cfg.Destination, summary(cfg.Destination, evaluate(cfg.Destination, self, after)))
+			return ocf.Fail(ocf.ErrGeneric, fmt.Sprintf("another node (%s) took %s during start; it keeps it", rival, cfg.Destination),
+				errors.New(details(cfg.Destination, evaluate(cfg.Destination, self, after))))
 		}
 		r.Log.Warnf("round %d: %v; writing again", round, err)
 		before = after
@@ -98,7 +100,11 @@ func (a *Agent) pointTables(ctx context.Context, r *ocf.Request, cfg *Config, ro
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return &ocf.Error{Code: code, Reason: strings.Join(errs, "; ")}
+		reason := errs[0]
+		if len(errs) > 1 {
+			reason = fmt.Sprintf("%s (+%d tables)", reason, len(errs)-1)
+		}
+		return ocf.Fail(code, reason, errors.New(strings.Join(errs, "; ")))
 	}
 	return nil
 }
@@ -147,8 +153,9 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 		select {
 		case <-ctx.Done():
 			if last != nil {
-				return last, ocf.Errorf(ocf.ErrGeneric, "route tables did not all show this node within the action timeout: %s",
-					summary(cfg.Destination, evaluate(cfg.Destination, self, last)))
+				states := evaluate(cfg.Destination, self, last)
+				return last, ocf.Fail(ocf.ErrGeneric, "not all tables showed this node in time: "+summary(cfg.Destination, states),
+					errors.New(details(cfg.Destination, states)))
 			}
 			return nil, apiFailure(ctx, "cannot read the route tables back", err)
 		case <-time.After(pause):

@@ -182,9 +182,9 @@ func TestStartRefusesMisconfiguration(t *testing.T) {
 		params map[string]string
 		reason string
 	}{
-		{"table in another VPC", otherVPC, nil, "belongs to vpc-0ffffffffffffffff"},
-		{"vip inside the VPC CIDR", table(rtb1, nil), map[string]string{"ip": "10.0.5.5"}, "inside 10.0.0.0/16"},
-		{"more specific route", table(rtb1, &nodeB), map[string]string{"destination_cidr": "192.0.2.10/31"}, "more specifically"},
+		{"table in another VPC", otherVPC, nil, "is in vpc-0ffffffffffffffff"},
+		{"vip inside the VPC CIDR", table(rtb1, nil), map[string]string{"ip": "10.0.5.5"}, "inside the VPC's 10.0.0.0/16"},
+		{"more specific route", table(rtb1, &nodeB), map[string]string{"destination_cidr": "192.0.2.10/31"}, "more specific route 192.0.2.10/32"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -38,50 +38,70 @@ func evaluate(dst netip.Prefix, self Self, tables []Table) []tableState {
 	return out
 }
 
-// describeRoute says where a route goes, for exit reasons and the log.
+// describeRoute says where a route goes, for exit reasons and the log:
+// the instance where the route names one (operators know their instances),
+// else the ENI or gateway.
 func describeRoute(r *Route) string {
 	if r == nil {
 		return "no route"
 	}
-	var target []string
-	if r.ENI != "" {
-		target = append(target, r.ENI)
+	target := r.InstanceID
+	if target == "" {
+		target = r.ENI
 	}
-	if r.InstanceID != "" {
-		target = append(target, r.InstanceID)
+	if target == "" {
+		target = r.Gateway
 	}
-	if r.Gateway != "" {
-		target = append(target, r.Gateway)
-	}
-	s := strings.Join(target, "/")
-	if s == "" {
-		s = "an unknown target"
+	if target == "" {
+		target = "an unknown target"
 	}
 	if r.Blackhole {
-		return "blackhole (its target " + s + " no longer exists)"
+		return "a blackhole (" + target + " is gone)"
 	}
-	return s
+	return target
 }
 
-// summary is one sentence over all tables: which point here, which not.
+// summary is one short sentence over all tables, for the exit reason: the
+// first table that does not route here, and how many others do not.
 func summary(dst netip.Prefix, states []tableState) string {
-	var here, elsewhere []string
-	for _, s := range states {
-		if s.Here {
-			here = append(here, s.Table)
-		} else {
-			elsewhere = append(elsewhere, fmt.Sprintf("%s: %s", s.Table, describeRoute(s.Route)))
+	var firstAway *tableState
+	away := 0
+	for i := range states {
+		if !states[i].Here {
+			if firstAway == nil {
+				firstAway = &states[i]
+			}
+			away++
 		}
 	}
-	switch {
-	case len(elsewhere) == 0:
-		return fmt.Sprintf("route %s points here in %s", dst, strings.Join(here, ", "))
-	case len(here) == 0:
-		return fmt.Sprintf("route %s does not point here (%s)", dst, strings.Join(elsewhere, "; "))
-	default:
-		return fmt.Sprintf("route tables disagree on %s: here in %s, elsewhere in %s",
-			dst, strings.Join(here, ", "), strings.Join(elsewhere, "; "))
+	if firstAway == nil {
+		return fmt.Sprintf("%s routes here in all %d tables", dst, len(states))
 	}
+	where := fmt.Sprintf("%s has %s", firstAway.Table, describeRoute(firstAway.Route))
+	if firstAway.Route != nil {
+		where = fmt.Sprintf("%s routes it to %s", firstAway.Table, describeRoute(firstAway.Route))
+	}
+	more := ""
+	if away > 1 {
+		more = fmt.Sprintf(" (+%d tables)", away-1)
+	}
+	if away == len(states) {
+		return where + more
+	}
+	return fmt.Sprintf("tables disagree on %s: %s%s, %d route here", dst, where, more, len(states)-away)
+}
+
+// details lists every table's route, for the log.
+func details(dst netip.Prefix, states []tableState) string {
+	parts := make([]string, 0, len(states))
+	for _, s := range states {
+		mark := "elsewhere"
+		if s.Here {
+			mark = "here"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s (%s)", s.Table, describeRoute(s.Route), mark))
+	}
+	return dst.String() + " in " + strings.Join(parts, "; ")
 }
 
 func countHere(states []tableState) int {

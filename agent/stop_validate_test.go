@@ -49,32 +49,44 @@ func TestStartStopCycle(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	t.Run("healthy", func(t *testing.T) {
+	// Probes use the route's current target, so that an endpoint that
+	// ignores DryRun and performs them changes nothing either.
+	probes := func(t *testing.T, routes *fakeRoutes) (creates, replaces int) {
+		for _, wr := range routes.writes {
+			require.True(t, wr.DryRun, "validate-all changes nothing")
+			if wr.Create {
+				creates++
+			} else {
+				replaces++
+			}
+		}
+		return creates, replaces
+	}
+	t.Run("active node probes both writes", func(t *testing.T) {
+		routes := newFakeRoutes(table(rtb1, &nodeA))
+		w := newWorld(t, nodeA, routes)
+		requireCode(t, ocf.Success, w.run("validate-all", nil))
+		c, r := probes(t, routes)
+		assert.Equal(t, 1, c)
+		assert.Equal(t, 1, r)
+		for _, wr := range routes.writes {
+			assert.Equal(t, Target{ENI: nodeA.PrimaryENI}, wr.Target)
+		}
+	})
+	t.Run("standby never probes CreateRoute", func(t *testing.T) {
 		routes := newFakeRoutes(table(rtb1, &nodeB))
 		w := newWorld(t, nodeA, routes)
 		requireCode(t, ocf.Success, w.run("validate-all", nil))
-		assert.Empty(t, routes.realWrites(), "validate-all changes nothing")
-		// Probes use the route's current target, so that an endpoint that
-		// ignores DryRun and performs them changes nothing either.
-		require.NotEmpty(t, routes.writes)
-		for _, wr := range routes.writes {
-			assert.True(t, wr.DryRun)
-			assert.Equal(t, Target{ENI: nodeB.PrimaryENI}, wr.Target)
-		}
-		ops := map[bool]bool{}
-		for _, wr := range routes.writes {
-			ops[wr.Create] = true
-		}
-		assert.Equal(t, map[bool]bool{false: true, true: true}, ops, "ReplaceRoute and CreateRoute probed")
+		c, r := probes(t, routes)
+		assert.Zero(t, c)
+		assert.Equal(t, 1, r)
+		assert.Equal(t, Target{ENI: nodeB.PrimaryENI}, routes.writes[0].Target, "never this node as target")
 	})
-	t.Run("missing route: no CreateRoute probe", func(t *testing.T) {
+	t.Run("missing route: no probe at all", func(t *testing.T) {
 		routes := newFakeRoutes(table(rtb1, nil))
 		w := newWorld(t, nodeA, routes)
 		requireCode(t, ocf.Success, w.run("validate-all", nil))
-		for _, wr := range routes.writes {
-			assert.True(t, wr.DryRun)
-			assert.False(t, wr.Create)
-		}
+		assert.Empty(t, routes.writes)
 	})
 	t.Run("denied", func(t *testing.T) {
 		routes := newFakeRoutes(table(rtb1, &nodeB), table(rtb2, &nodeB))

@@ -14,9 +14,9 @@ import (
 //
 // Some EC2 endpoints ignore DryRun and perform the call. So that even then
 // nothing changes, ReplaceRoute is probed with the route's current target
-// (a no-op if performed), CreateRoute only where the route already exists
-// (performed, it fails), and the source/destination check with its
-// current value.
+// (a no-op if performed), CreateRoute only on the node the route names,
+// nothing at all where the route is missing, and the source/destination
+// check with its current value.
 func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error {
 	vip := a.adapters.VIP()
 	ok, err := vip.InterfaceExists(ctx, cfg.Address.Interface)
@@ -50,15 +50,15 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 	for _, t := range tables {
 		existing := routeFor(t, cfg.Destination)
 		probe := Write{Table: t.ID, Destination: cfg.Destination, DryRun: true}
-		if existing != nil {
-			probe.Target = Target{InstanceID: existing.InstanceID, ENI: existing.ENI}
-			if probe.Target.ENI != "" {
-				probe.Target.InstanceID = ""
-			}
-		} else {
-			// Performed by an endpoint that ignores DryRun, this fails
-			// with "no such route" and changes nothing.
-			probe.Target = cfg.Target(self)
+		if existing == nil {
+			// Any probe could create the route where an endpoint ignores
+			// DryRun (and ReplaceRoute would name this node): none is made.
+			r.Log.Infof("%s has no route for %s yet; its write permissions are not probed", t.ID, cfg.Destination)
+			continue
+		}
+		probe.Target = Target{InstanceID: existing.InstanceID, ENI: existing.ENI}
+		if probe.Target.ENI != "" {
+			probe.Target.InstanceID = ""
 		}
 		if probe.Target == (Target{}) {
 			r.Log.Warnf("%s routes %s to %s; ReplaceRoute permission not probed", t.ID, cfg.Destination, describeRoute(existing))
@@ -67,11 +67,10 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 		if err := permitted(ctx, routes, probe, "ReplaceRoute"); err != nil {
 			return err
 		}
-		if cfg.CreateRoute {
-			if existing == nil {
-				r.Log.Infof("%s has no route for %s yet; CreateRoute permission not probed, since an endpoint that ignores DryRun would create it", t.ID, cfg.Destination)
-				continue
-			}
+		// CreateRoute only from the node the route already names: performed
+		// by an endpoint that ignores DryRun, it rewrites the same route;
+		// from a standby it could take the route away from the active node.
+		if cfg.CreateRoute && self.Owns(existing.InstanceID, existing.ENI) {
 			probe.Create = true
 			if err := permitted(ctx, routes, probe, "CreateRoute"); err != nil {
 				return err

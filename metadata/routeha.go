@@ -76,8 +76,9 @@ func routehaActions() []Action {
 		{Name: "stop", Timeout: 30 * time.Second},
 		{Name: "monitor", Timeout: 30 * time.Second, Interval: 10 * time.Second, Depth: 0, HasDepth: true},
 		{Name: "validate-all", Timeout: 30 * time.Second},
+		// No "usage": pcs copies every advertised action into the CIB
+		// as an operation.
 		{Name: "meta-data", Timeout: 5 * time.Second},
-		{Name: "usage", Timeout: 5 * time.Second},
 	}
 }
 

@@ -72,6 +72,12 @@ func Errorf(code ExitCode, format string, args ...any) *Error {
 	return e
 }
 
+// Fail returns an *Error whose exit reason is the short sentence reason,
+// keeping err, with all its detail, for the log and for errors.Is/As.
+func Fail(code ExitCode, reason string, err error) *Error {
+	return &Error{Code: code, Reason: reason, Err: err}
+}
+
 // CodeOf maps an action's error to its exit code: nil is success, an *Error
 // anywhere in the chain gives its code, anything else is a generic error.
 func CodeOf(err error) ExitCode {

@@ -2,6 +2,7 @@ package ocf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Request is one invocation of an action.
@@ -117,21 +119,46 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 	log.Debugf("%s finished in %s: %s", name, time.Since(start).Round(time.Millisecond), code)
 	if err != nil {
 		reason := err.Error()
+		full := reason
+		var oe *Error
+		if errors.As(err, &oe) && oe.Err != nil && !strings.Contains(reason, oe.Err.Error()) {
+			full += " [" + oe.Err.Error() + "]"
+		}
 		if code == NotRunning {
-			log.Infof("%s: %s", name, reason)
+			log.Infof("%s: %s", name, full)
 		} else {
-			log.Errorf("%s: %s", name, reason)
+			log.Errorf("%s: %s", name, full)
 		}
 		exitReason(stderr, reason)
 	}
 	return code
 }
 
+// MaxReason is how much of an exit reason Pacemaker keeps (it truncates
+// longer ones); reasons are written to fit, and cut at a word if not.
+const MaxReason = 127
+
 // exitReason prints the line pacemaker-execd turns into the operation's
-// exit reason (ocf_exit_reason). It is kept on one line.
+// exit reason (ocf_exit_reason): one line, at most MaxReason bytes.
 func exitReason(w io.Writer, reason string) {
+	fmt.Fprintf(w, "ocf-exit-reason:%s\n", ShortReason(reason))
+}
+
+// ShortReason folds a reason onto one line and cuts it to MaxReason bytes
+// at a word boundary, marking the cut with "...".
+func ShortReason(reason string) string {
 	reason = strings.Join(strings.Fields(reason), " ")
-	fmt.Fprintf(w, "ocf-exit-reason:%s\n", reason)
+	if len(reason) <= MaxReason {
+		return reason
+	}
+	cut := MaxReason - 3
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	if i := strings.LastIndexByte(reason[:cut], ' '); i > MaxReason/2 {
+		cut = i
+	}
+	return reason[:cut] + "..."
 }
 
 func printable(s string) string {

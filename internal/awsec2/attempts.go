@@ -26,17 +26,18 @@ func (a *Attempts) observe(r aws.Retryer) aws.Retryer {
 }
 
 // Explain adds the last retried answer to an error that ended in the
-// deadline; other errors are returned as they are.
-func (a *Attempts) Explain(err error) error {
+// deadline, and returns that answer; other errors are returned as they
+// are, with a nil answer.
+func (a *Attempts) Explain(err error) (explained, last error) {
 	if a == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-		return err
+		return err, nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.last == nil {
-		return err
+		return err, nil
 	}
-	return fmt.Errorf("%w (after %d retries; last answer: %v)", err, a.retries, a.last)
+	return fmt.Errorf("%w (after %d retries; last answer: %v)", err, a.retries, a.last), a.last
 }
 
 type observedRetryer struct {

@@ -39,9 +39,18 @@ func New(api API) *Routes { return &Routes{api: api} }
 // Options.Attempts, so that errors say what the retries saw.
 func NewObserved(api API, attempts *Attempts) *Routes { return &Routes{api: api, attempts: attempts} }
 
-// fail classifies an error, explained with the last retried answer.
+// fail classifies an error. One that ended in the deadline is explained
+// with the last answer the retries saw, whose code it takes: "throttled
+// until the deadline" is what the operator needs to read.
 func (r *Routes) fail(op string, err error) error {
-	return classify(op, r.attempts.Explain(err))
+	explained, last := r.attempts.Explain(err)
+	ae := classify(op, explained).(*agent.APIError)
+	if last != nil {
+		if lastAE, ok := classify(op, last).(*agent.APIError); ok && lastAE.Code != "" {
+			ae.Kind, ae.Code = agent.KindTransient, lastAE.Code
+		}
+	}
+	return ae
 }
 
 var _ agent.Routes = (*Routes)(nil)
@@ -229,12 +238,21 @@ func isDryRunOK(err error) bool {
 func classify(op string, err error) error {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
+		// No EC2 error in the body: name the HTTP status, if there was one.
+		code := ""
+		var st interface{ HTTPStatusCode() int }
+		if errors.As(err, &st) && st.HTTPStatusCode() != 0 {
+			code = fmt.Sprintf("HTTP %d", st.HTTPStatusCode())
+		}
 		var de *smithy.DeserializationError
 		if errors.As(err, &de) {
-			return &agent.APIError{Kind: agent.KindUnreadable, Op: op,
+			if code != "" {
+				code += ", not an EC2 response"
+			}
+			return &agent.APIError{Kind: agent.KindUnreadable, Op: op, Code: code,
 				Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
 		}
-		return &agent.APIError{Kind: agent.KindTransient, Op: op, Err: err}
+		return &agent.APIError{Kind: agent.KindTransient, Op: op, Code: code, Err: err}
 	}
 	code := ae.ErrorCode()
 	kind := agent.KindOther
