@@ -22,6 +22,9 @@ import (
 // takes it (crm configure load update).
 func crmBefore() string {
 	var b strings.Builder
+	// No fence agent exists here; crm verifies the CIB it writes and
+	// refuses one with STONITH on and no STONITH resource.
+	b.WriteString("property cib-bootstrap-options: stonith-enabled=false\n")
 	b.WriteString("primitive vip " + oldAgent + " \\\n\tparams")
 	for _, k := range paramOrder {
 		b.WriteString(" " + k + "=" + configured[k])
@@ -128,129 +131,155 @@ func (s *site) validate(t *testing.T, ocf, cib string) (string, int) {
 }
 
 // outcome is what Pacemaker and the network see of one agent's life cycle
-// on node a: probe, start, monitor, stop, monitor again.
+// on node a: validate-all, start, monitor, stop.
 type outcome struct {
-	Validate, Probe, Start, Monitor, Stop, MonitorAfterStop int
-	TargetsAfterStart, TargetsAfterStop                     map[string]string
-	VIPAfterStart, VIPAfterStop                             bool
-	TablesWritten                                           []string
-	AssumeRoleBy                                            []string
+	Validate, Start, Monitor, Stop      int
+	TargetsAfterStart, TargetsAfterStop map[string]string
+	VIPAfterStart, VIPAfterStop         bool
+	TablesWritten                       []string // by keys STS issued for the role
+	AssumeRoleBy                        []string // the keys that called AssumeRole
 }
 
-// lifecycle runs the actions as Pacemaker would and records the outcome.
-func (s *site) lifecycle(t *testing.T, name, bin string, params map[string]string) (outcome, map[string]result) {
+// lifecycle runs the actions as Pacemaker would and records the outcome, the
+// results and the VIP's label after start. extended adds a probe before start
+// and a monitor after stop (each costs aws-vpc-move-ip two aws CLI calls
+// and a second per table, so only routeha runs them).
+func (s *site) lifecycle(t *testing.T, name, bin string, params map[string]string, extended bool) (outcome, map[string]result, string) {
 	t.Helper()
 	s.w.Emu.ResetLog()
 	var o outcome
 	rs := map[string]result{}
 	step := func(label, action string, extra ...string) int {
+		start := time.Now()
 		r := s.run(t, bin, action, params, extra...)
 		rs[label] = r
-		t.Logf("%s %s: %s", name, label, codeLine(r))
+		t.Logf("%s %s: %s (%.1f s)", name, label, codeLine(r), time.Since(start).Seconds())
 		if r.Code != 0 && r.Code != 7 {
 			t.Logf("%s %s stderr:\n%s", name, label, r.Stderr)
 		}
 		return r.Code
 	}
 	o.Validate = step("validate-all", "validate-all")
-	o.Probe = step("probe", "monitor", "OCF_RESKEY_CRM_meta_interval=0")
+	if extended {
+		step("probe", "monitor", "OCF_RESKEY_CRM_meta_interval=0")
+	}
 	o.Start = step("start", "start")
 	o.TargetsAfterStart = s.targets(t)
-	o.VIPAfterStart = s.vipLabel(t) != ""
+	label := s.vipLabel(t)
+	o.VIPAfterStart = label != ""
 	o.Monitor = step("monitor", "monitor", "OCF_RESKEY_CRM_meta_interval=60000")
 	o.Stop = step("stop", "stop")
 	o.TargetsAfterStop = s.targets(t)
 	o.VIPAfterStop = s.vipLabel(t) != ""
-	o.MonitorAfterStop = step("monitor after stop", "monitor", "OCF_RESKEY_CRM_meta_interval=60000")
+	if extended {
+		step("monitor after stop", "monitor", "OCF_RESKEY_CRM_meta_interval=60000")
+	}
 	seen := map[string]bool{}
 	for _, e := range s.routeWrites(t) {
 		seen[e.Params["RouteTableId"]] = true
 	}
 	o.TablesWritten = sortedKeys(seen)
 	o.AssumeRoleBy = s.assumeRoleCallers()
-	return o, rs
+	return o, rs, label
 }
 
-// expected is the outcome documented for aws-vpc-move-ip (its code, see
-// doc/migration.md), which the real run must show too.
+// expected is aws-vpc-move-ip's outcome as its code gives it (see
+// doc/migration.md); the real run must show it too.
 func expected() outcome {
 	here := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
 	return outcome{
-		Validate: 0, Probe: 7, Start: 0, Monitor: 0, Stop: 0, MonitorAfterStop: 7,
-		TargetsAfterStart: map[string]string{"rtb-0aaaaaaaaaaaaaaa1": here, "rtb-0bbbbbbbbbbbbbbb2": here},
-		TargetsAfterStop:  map[string]string{"rtb-0aaaaaaaaaaaaaaa1": here, "rtb-0bbbbbbbbbbbbbbb2": here},
-		VIPAfterStart:     true, VIPAfterStop: false,
+		Validate: 0, Start: 0, Monitor: 0, Stop: 0,
+		TargetsAfterStart: map[string]string{ec2emu.FixtureRouteTable1: here, ec2emu.FixtureRouteTable2: here},
+		// stop needs no API: the routes stay until the next node takes them.
+		TargetsAfterStop: map[string]string{ec2emu.FixtureRouteTable1: here, ec2emu.FixtureRouteTable2: here},
+		VIPAfterStart:    true, VIPAfterStop: false,
 		TablesWritten: strings.Split(tables, ","),
 		AssumeRoleBy:  []string{profileKey},
 	}
 }
 
 // TestMigration: the aws-vpc-move-ip configuration runs as it is with
-// aws-vpc-move-ip itself against the emulator; then, with crmsh and with pcs,
-// the same configuration with only the agent's name changed is accepted,
-// validates through crm_resource, and gives the same outcome with routeha.
+// aws-vpc-move-ip itself against the emulator; with crmsh and with pcs, the
+// same configuration with only the agent's name changed is accepted,
+// validates through crm_resource, and gives routeha the same outcome.
+// The three run in parallel; the comparison comes after all have ended.
 func TestMigration(t *testing.T) {
 	needRoot(t, "crm", "pcs", "crm_resource", "cibadmin", "unshare", "ip", "curl", debianAWS, oldScript)
 
-	var before outcome
-	t.Run("aws-vpc-move-ip", func(t *testing.T) {
-		s := newSite(t)
-		params := map[string]string{"awscli": s.awscli} // the test's only addition: the aws CLI reaching the emulator
-		for k, v := range configured {
-			params[k] = v
-		}
-		o, rs := s.lifecycle(t, "aws-vpc-move-ip", oldScript, params)
-		for _, k := range []string{"validate-all", "probe", "start", "monitor", "stop", "monitor after stop"} {
-			transcript(t, "aws-vpc-move-ip", "aws-vpc-move-ip "+k, codeLine(rs[k]))
-		}
-		assert.Equal(t, expected(), o, "aws-vpc-move-ip's outcome differs from its documented behaviour")
-		before = o
+	var before, withCrm, withPcs *outcome
+	t.Run("run", func(t *testing.T) {
+		t.Run("aws-vpc-move-ip", func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t)
+			params := map[string]string{"awscli": s.awscli} // the test's only addition: the aws CLI reaching the emulator
+			for k, v := range configured {
+				params[k] = v
+			}
+			o, rs, label := s.lifecycle(t, "aws-vpc-move-ip", oldScript, params, false)
+			for _, k := range []string{"validate-all", "start", "monitor", "stop"} {
+				transcript(t, "aws-vpc-move-ip", "aws-vpc-move-ip "+k, codeLine(rs[k]))
+			}
+			// Without iflabel it adds the address unlabelled.
+			assert.Equal(t, "eth0", label, "aws-vpc-move-ip's VIP label")
+			assert.Equal(t, expected(), o, "aws-vpc-move-ip's outcome differs from what its code says")
+			before = &o
+		})
+		t.Run("crm", func(t *testing.T) {
+			t.Parallel()
+			ocf := stagedAgents(t)
+			s := newSite(t)
+			snippet := crmBefore()
+			oldCIB, newCIB := emptyCIB(t, "before.xml"), emptyCIB(t, "after.xml")
+			dir := t.TempDir()
+			for _, c := range []struct{ cib, text string }{{oldCIB, snippet}, {newCIB, switchAgent(t, snippet)}} {
+				file := filepath.Join(dir, strings.TrimSuffix(filepath.Base(c.cib), ".xml")+".crm")
+				require.NoError(t, os.WriteFile(file, []byte(c.text), 0o644))
+				transcript(t, "crm", "cat "+filepath.Base(file), c.text)
+				out, code := tool(t, ocf, []string{"CIB_file=" + c.cib}, "crm", "configure", "load", "update", file)
+				transcript(t, "crm", "CIB_file="+filepath.Base(c.cib)+" crm configure load update "+filepath.Base(file)+"; echo rc=$?", out+"rc="+strconv.Itoa(code))
+				require.Equal(t, 0, code, "crm configure load update:\n%s\n%s", c.text, out)
+				assert.NotContains(t, strings.ToLower(out), "unknown parameter", "crm does not know a parameter")
+				out, code = tool(t, ocf, []string{"CIB_file=" + c.cib}, "crm", "configure", "show", "vip")
+				transcript(t, "crm", "CIB_file="+filepath.Base(c.cib)+" crm configure show vip", out)
+				require.Equal(t, 0, code, out)
+			}
+			checkCIBs(t, oldCIB, newCIB)
+			withCrm = s.switched(t, "crm", ocf, newCIB)
+		})
+		t.Run("pcs", func(t *testing.T) {
+			t.Parallel()
+			ocf := stagedAgents(t)
+			s := newSite(t)
+			line := pcsBefore()
+			oldCIB, newCIB := emptyCIB(t, "before.xml"), emptyCIB(t, "after.xml")
+			for _, c := range []struct{ cib, line string }{{oldCIB, line}, {newCIB, switchAgent(t, line)}} {
+				out, code := tool(t, ocf, nil, "pcs", append([]string{"-f", c.cib}, strings.Fields(c.line)...)...)
+				transcript(t, "pcs", "pcs -f "+filepath.Base(c.cib)+" "+c.line+"; echo rc=$?", out+"rc="+strconv.Itoa(code))
+				require.Equal(t, 0, code, "pcs -f %s %s:\n%s", c.cib, c.line, out)
+				out, code = tool(t, ocf, nil, "pcs", "-f", c.cib, "resource", "config", "vip")
+				transcript(t, "pcs", "pcs -f "+filepath.Base(c.cib)+" resource config vip", out)
+				require.Equal(t, 0, code, out)
+			}
+			checkCIBs(t, oldCIB, newCIB)
+			withPcs = s.switched(t, "pcs", ocf, newCIB)
+		})
 	})
-	if before.TargetsAfterStart == nil {
-		t.Log("aws-vpc-move-ip did not run; routeha is compared with the documented outcome")
-		before = expected()
+
+	if before == nil {
+		t.Error("aws-vpc-move-ip did not complete its run (see above); routeha is compared with its documented outcome")
+		o := expected()
+		before = &o
 	}
-
-	t.Run("crm", func(t *testing.T) {
-		t.Parallel()
-		ocf := stagedAgents(t)
-		s := newSite(t)
-		snippet := crmBefore()
-		oldCIB, newCIB := emptyCIB(t, "before.xml"), emptyCIB(t, "after.xml")
-		dir := t.TempDir()
-		for _, c := range []struct{ cib, text string }{{oldCIB, snippet}, {newCIB, switchAgent(t, snippet)}} {
-			file := filepath.Join(dir, filepath.Base(c.cib)+".crm")
-			require.NoError(t, os.WriteFile(file, []byte(c.text), 0o644))
-			transcript(t, "crm", "cat "+filepath.Base(file), c.text)
-			out, code := tool(t, ocf, []string{"CIB_file=" + c.cib}, "crm", "configure", "load", "update", file)
-			transcript(t, "crm", "crm configure load update "+filepath.Base(file), out)
-			require.Equal(t, 0, code, "crm configure load update:\n%s\n%s", c.text, out)
-			assert.NotContains(t, strings.ToLower(out), "unknown parameter", "crm does not know a parameter")
-			out, code = tool(t, ocf, []string{"CIB_file=" + c.cib}, "crm", "configure", "show", "vip")
-			transcript(t, "crm", "crm configure show vip", out)
-			require.Equal(t, 0, code, out)
+	for _, c := range []struct {
+		name string
+		o    *outcome
+	}{{"crm", withCrm}, {"pcs", withPcs}} {
+		if c.o == nil {
+			t.Errorf("%s: routeha did not complete its run (see above)", c.name)
+			continue
 		}
-		checkCIBs(t, oldCIB, newCIB)
-		s.compare(t, "crm", ocf, newCIB, before)
-	})
-
-	t.Run("pcs", func(t *testing.T) {
-		t.Parallel()
-		ocf := stagedAgents(t)
-		s := newSite(t)
-		line := pcsBefore()
-		oldCIB, newCIB := emptyCIB(t, "before.xml"), emptyCIB(t, "after.xml")
-		for _, c := range []struct{ cib, line string }{{oldCIB, line}, {newCIB, switchAgent(t, line)}} {
-			out, code := tool(t, ocf, nil, "pcs", append([]string{"-f", c.cib}, strings.Fields(c.line)...)...)
-			transcript(t, "pcs", "pcs -f "+filepath.Base(c.cib)+" "+c.line, out)
-			require.Equal(t, 0, code, "pcs -f %s %s:\n%s", c.cib, c.line, out)
-			out, code = tool(t, ocf, nil, "pcs", "-f", c.cib, "resource", "config", "vip")
-			transcript(t, "pcs", "pcs -f "+filepath.Base(c.cib)+" resource config vip", out)
-			require.Equal(t, 0, code, out)
-		}
-		checkCIBs(t, oldCIB, newCIB)
-		s.compare(t, "pcs", ocf, newCIB, before)
-	})
+		assert.Equal(t, *before, *c.o, "%s: routeha's outcome differs from aws-vpc-move-ip's", c.name)
+	}
 }
 
 // checkCIBs: both CIBs hold primitive vip with exactly the configured
@@ -273,29 +302,28 @@ func checkCIBs(t *testing.T, oldCIB, newCIB string) {
 	assert.Equal(t, opsOf(op), opsOf(np), "the switch changed the operations")
 }
 
-// compare validates the switched CIB with crm_resource and runs routeha's
-// life cycle with the CIB's own attributes, expecting aws-vpc-move-ip's
-// outcome and the VIP on eth0 as eth0:0.
-func (s *site) compare(t *testing.T, name, ocf, cib string, before outcome) {
+// switched validates the switched CIB with crm_resource and runs routeha's
+// life cycle with the CIB's own attributes. It checks what routeha adds to
+// aws-vpc-move-ip's behaviour (the probe, the monitor after stop, the label)
+// and returns the outcome to compare.
+func (s *site) switched(t *testing.T, name, ocf, cib string) *outcome {
 	t.Helper()
+	s.w.Emu.ResetLog()
 	out, code := s.validate(t, ocf, cib)
-	transcript(t, name, "crm_resource --validate -r vip   # CIB_file=after.xml, in node a's namespace", out+"rc="+strconv.Itoa(code))
+	transcript(t, name, "CIB_file=after.xml crm_resource --validate -r vip; echo rc=$?   # in node a's namespace", out+"rc="+strconv.Itoa(code))
 	require.Equal(t, 0, code, "crm_resource --validate -r vip:\n%s", out)
+	assert.Contains(t, out, "(ocf:suzlab:routeha) returned 0 (ok)")
+	// The agent ran its real checks, against the emulator, as the role.
+	assert.Positive(t, s.w.Emu.Count("DescribeRouteTables"), "validate through crm_resource read no route table")
+	assert.Equal(t, []string{profileKey}, s.assumeRoleCallers(), "validate assumed the role with the profile's key")
 
 	_, params := readVIP(t, cib)
-	s.w.Emu.ResetLog()
-	var label string
-	o, rs := s.lifecycle(t, "routeha", harness.AgentBinary(t), params)
+	o, rs, label := s.lifecycle(t, "routeha", harness.AgentBinary(t), params, true)
 	for _, k := range []string{"validate-all", "probe", "start", "monitor", "stop", "monitor after stop"} {
 		transcript(t, name, "routeha "+k, codeLine(rs[k]))
 	}
-	assert.Equal(t, before, o, "routeha's outcome differs from aws-vpc-move-ip's")
-
-	// Start again to see where the VIP lives, then stop.
-	require.Equal(t, 0, s.run(t, harness.AgentBinary(t), "start", params).Code)
-	label = s.vipLabel(t)
+	assert.Equal(t, 7, rs["probe"].Code, "probe before start")
+	assert.Equal(t, 7, rs["monitor after stop"].Code, "monitor after stop")
 	assert.Equal(t, "eth0:0", label, "interface=eth0 puts the VIP on eth0 as eth0:0")
-	require.Equal(t, 0, s.run(t, harness.AgentBinary(t), "stop", params).Code)
-	assert.Equal(t, "", s.vipLabel(t), "stop removes the VIP")
+	return &o
 }
-
