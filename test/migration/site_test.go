@@ -310,3 +310,5 @@ func codeLine(r result) string {
 	}
 	return s
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
