@@ -102,7 +102,7 @@ func briefError(err error) string {
 		case ae.Kind == KindTableNotFound && ae.Err != nil:
 			return clip(ae.Err.Error(), 70)
 		case ae.Code != "":
-			return ae.Code
+			return ae.Op + " " + ae.Code
 		case ae.Err != nil:
 			return clip(ae.Err.Error(), 70)
 		}

@@ -57,13 +57,15 @@ type Command func(ctx context.Context, args []string, env *Env, stdout, stderr i
 var actionAliases = map[string]string{"validate": "validate-all", "help": "usage"}
 
 // Margin is how long before Pacemaker's own timeout an action gives up, so
-// that it exits with its own reason instead of being killed without one.
+// that it exits with its own reason instead of being killed without one:
+// a tenth of the timeout, but at least a second (or a quarter of a short
+// timeout) for process start and exit on a loaded node, and at most 2 s.
 func Margin(timeout time.Duration) time.Duration {
 	m := timeout / 10
-	if m > 2*time.Second {
-		m = 2 * time.Second
+	if floor := min(time.Second, timeout/4); m < floor {
+		m = floor
 	}
-	return m
+	return min(m, 2*time.Second)
 }
 
 // Run executes the action named in args[1] and returns its exit code.

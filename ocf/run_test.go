@@ -223,7 +223,7 @@ func TestRunDeadlineFromCRMMetaTimeout(t *testing.T) {
 		deadline time.Duration // from now
 	}{
 		{"pacemaker 20s", []string{"OCF_RESKEY_CRM_meta_timeout=20000"}, "start", 20 * time.Second, 18 * time.Second},
-		{"pacemaker 5s: margin is a tenth", []string{"OCF_RESKEY_CRM_meta_timeout=5000"}, "start", 5 * time.Second, 4500 * time.Millisecond},
+		{"pacemaker 5s: margin at least a second", []string{"OCF_RESKEY_CRM_meta_timeout=5000"}, "start", 5 * time.Second, 4 * time.Second},
 		{"pacemaker 120s: margin capped at 2s", []string{"OCF_RESKEY_CRM_meta_timeout=120000"}, "stop", 120 * time.Second, 118 * time.Second},
 		{"unset: start default", nil, "start", 60 * time.Second, 58 * time.Second},
 		{"unset: stop default", nil, "stop", 30 * time.Second, 28 * time.Second},
@@ -249,7 +249,9 @@ func TestRunDeadlineFromCRMMetaTimeout(t *testing.T) {
 }
 
 func TestMargin(t *testing.T) {
-	assert.Equal(t, 100*time.Millisecond, ocf.Margin(time.Second))
+	assert.Equal(t, 250*time.Millisecond, ocf.Margin(time.Second), "a quarter of a short timeout")
+	assert.Equal(t, time.Second, ocf.Margin(5*time.Second), "at least a second")
+	assert.Equal(t, 1500*time.Millisecond, ocf.Margin(15*time.Second), "a tenth")
 	assert.Equal(t, 2*time.Second, ocf.Margin(20*time.Second))
 	assert.Equal(t, 2*time.Second, ocf.Margin(time.Hour))
 	assert.Equal(t, time.Duration(0), ocf.Margin(0))

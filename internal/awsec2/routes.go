@@ -46,11 +46,31 @@ func (r *Routes) fail(op string, err error) error {
 	explained, last := r.attempts.Explain(err)
 	ae := classify(op, explained).(*agent.APIError)
 	if last != nil {
+		ae.Kind = agent.KindTransient
 		if lastAE, ok := classify(op, last).(*agent.APIError); ok && lastAE.Code != "" {
-			ae.Kind, ae.Code = agent.KindTransient, lastAE.Code
+			ae.Code = lastAE.Code
+		} else {
+			ae.Code = rootCause(last)
 		}
 	}
 	return ae
+}
+
+// rootCause is the innermost message of an error chain ("connection reset
+// by peer", "EOF"), short enough for an exit reason.
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	msg := err.Error()
+	if len(msg) > 48 {
+		msg = msg[len(msg)-48:]
+	}
+	return msg
 }
 
 var _ agent.Routes = (*Routes)(nil)
