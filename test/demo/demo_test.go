@@ -72,8 +72,10 @@ func TestFailover(t *testing.T) {
 		if got := l.KernelNextHop(); got != to.IP {
 			t.Errorf("router kernel: %s via %q, want %s", VIPCIDR, got, to.IP)
 		}
-		if !l.HasVIP(to) {
+		if label, ok := l.VIPLabel(to); !ok {
 			t.Errorf("%s: VIP not on lo", to.Name)
+		} else if label != "lo:0" {
+			t.Errorf("%s: VIP on lo labelled %q, want lo:0 (iflabel's default)", to.Name, label)
 		}
 		if r.Ping <= 0 {
 			t.Errorf("client: no reply through %s", to.Name)

@@ -594,30 +594,37 @@ func (l *Lab) CrmMon(ctx context.Context) string {
 
 // HasVIP reports whether node n has the VIP on its loopback.
 func (l *Lab) HasVIP(n *Node) bool {
+	_, ok := l.VIPLabel(n)
+	return ok
+}
+
+// VIPLabel returns the label of the VIP on node n's loopback, and whether
+// the VIP is there.
+func (l *Lab) VIPLabel(n *Node) (string, bool) {
 	h, err := netns.GetFromName(n.NS)
 	if err != nil {
-		return false
+		return "", false
 	}
 	defer h.Close()
 	nh, err := netlink.NewHandleAt(h)
 	if err != nil {
-		return false
+		return "", false
 	}
 	defer nh.Close()
 	lo, err := nh.LinkByName("lo")
 	if err != nil {
-		return false
+		return "", false
 	}
 	addrs, err := nh.AddrList(lo, netlink.FAMILY_V4)
 	if err != nil {
-		return false
+		return "", false
 	}
 	for _, a := range addrs {
 		if a.IP.String() == VIP {
-			return true
+			return a.Label, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // Close tears everything down: the probe, the cluster (its nodes killed by
