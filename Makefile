@@ -60,7 +60,7 @@ deb: build man
 # applying the emulator's route table, and a client pinging the VIP while
 # the active node dies. Needs root.
 demo: deps build
-	bash test/demo/demo.sh
+	bash test/demo/demo.sh $(DEMO_ARGS)
 
 # routeha against ocf:heartbeat:aws-vpc-move-ip on the same emulator.
 bench: deps build
