@@ -27,6 +27,7 @@ func (a *Agent) stopHandler(ctx context.Context, r *ocf.Request) error {
 		r.Log.Warnf("stop with an unusable configuration (%v): removing %s from %s", err, addr.Prefix, addr.Interface)
 		return a.removeVIP(ctx, r, addr)
 	}
+	a.logIgnored(r.Log, cfg)
 	return a.removeVIP(ctx, r, cfg.Address)
 }
 
