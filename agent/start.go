@@ -57,9 +57,17 @@ func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 		if round > 1 {
 			prev = nil
 		}
-		if rival, mine := rivalOf(cfg, self, after, prev); rival != "" && rival < mine {
-			return ocf.Fail(ocf.ErrGeneric, fmt.Sprintf("another node (%s) took %s during start; it keeps it", rival, cfg.Destination),
-				errors.New(details(cfg.Destination, evaluate(cfg.Destination, self, after))))
+		if rival, mine, theirs := rivalOf(cfg, self, after, prev); rival != "" && rival < mine {
+			// The rival may have finished already, having seen every table
+			// before our last writes landed: hand the tables we hold to it,
+			// so that they end on one node whichever of us stops first.
+			handover := a.pointTables(ctx, r, cfg, routes, theirs, after)
+			reason := fmt.Sprintf("another node (%s) took %s during start; it keeps it", rival, cfg.Destination)
+			detail := details(cfg.Destination, evaluate(cfg.Destination, self, after))
+			if handover != nil {
+				detail += "; handing the tables over failed: " + handover.Error()
+			}
+			return ocf.Fail(ocf.ErrGeneric, reason, errors.New(detail))
 		}
 		r.Log.Warnf("round %d: %v; writing again", round, err)
 		before = after
@@ -167,10 +175,11 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 }
 
 // rivalOf returns the id of another node that a table now routes the VIP
-// to, if any, with this node's id of the same kind to compare it with:
-// instance ids where the route names one, ENI ids where it names only that.
-// Tables whose route still has its target from prev are passed over.
-func rivalOf(cfg *Config, self Self, tables, prev []Table) (rival, mine string) {
+// to, if any, with this node's id of the same kind to compare it with
+// (instance ids where the route names one, ENI ids where it names only
+// that), and the rival's target as its route names it. Tables whose route
+// still has its target from prev are passed over.
+func rivalOf(cfg *Config, self Self, tables, prev []Table) (rival, mine string, theirs Target) {
 	for _, t := range tables {
 		rt := routeFor(t, cfg.Destination)
 		if rt == nil || rt.Blackhole || self.Owns(rt.InstanceID, rt.ENI) {
@@ -179,14 +188,18 @@ func rivalOf(cfg *Config, self Self, tables, prev []Table) (rival, mine string) 
 		if old := previousRoute(prev, t.ID, cfg.Destination); old != nil && old.InstanceID == rt.InstanceID && old.ENI == rt.ENI {
 			continue
 		}
+		theirs = Target{ENI: rt.ENI}
+		if rt.ENI == "" {
+			theirs = Target{InstanceID: rt.InstanceID}
+		}
 		if rt.InstanceID != "" {
-			return rt.InstanceID, self.InstanceID
+			return rt.InstanceID, self.InstanceID, theirs
 		}
 		if rt.ENI != "" {
-			return rt.ENI, self.PrimaryENI
+			return rt.ENI, self.PrimaryENI, theirs
 		}
 	}
-	return "", ""
+	return "", "", Target{}
 }
 
 func previousRoute(prev []Table, id string, dst netip.Prefix) *Route {

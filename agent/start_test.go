@@ -258,15 +258,14 @@ func TestSimultaneousStartsConverge(t *testing.T) {
 		for _, w := range []*world{a, b} {
 			go func(w *world) { done <- w.run("start", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "30000"}) }(w)
 		}
-		<-done
-		<-done
+		r1, r2 := <-done, <-done
 		owners := map[string]bool{}
 		for _, id := range []string{rtb1, rtb2} {
 			r := routeFor(*routes.tables[id], vipDst)
 			require.NotNil(t, r)
 			owners[r.InstanceID] = true
 		}
-		require.Len(t, owners, 1, "tables split between nodes")
+		require.Len(t, owners, 1, "tables split between nodes:\n%s\n----\n%s", r1.stderr, r2.stderr)
 		winner, loser := a, b
 		if owners[nodeB.InstanceID] {
 			winner, loser = b, a
