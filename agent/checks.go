@@ -34,7 +34,7 @@ const (
 // tables' local routes, so no extra request is needed.
 func inspectTables(cfg *Config, self Self, tables []Table) []finding {
 	fail := func(format string, args ...any) error { return ocf.Errorf(ocf.ErrConfigured, format, args...) }
-	exist := finding{Check: checkExist, Err: checkTablesPresent(cfg, tables)}
+	exist := finding{Check: checkExist, Err: checkTablesPresent(cfg, self, tables)}
 	vpc := finding{Check: checkVPC}
 	outside := finding{Check: checkOutsideVPC}
 	overlap := finding{Check: checkOverlap}

@@ -379,3 +379,5 @@ var (
 	_ = metadata.LookupENI
 	_ = time.Second
 )
+
+func prefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }

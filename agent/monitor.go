@@ -14,6 +14,10 @@ import (
 //	7  the VIP is not on the interface, or no table routes it here
 //	1  the tables cannot be read in time, or they disagree
 //
+// A probe with the VIP present also runs validate-all's checks on the
+// tables it read, so a configuration mistake shows there with the same
+// reason (6).
+//
 // It reads the VIP first with netlink: with the VIP absent the answer is 7
 // whatever the tables say, so a probe on a standby node costs no API call
 // and answers even while the EC2 API is down. With the VIP present it makes
@@ -32,7 +36,13 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 	if err != nil {
 		return err
 	}
-	if err := checkTablesPresent(cfg, tables); err != nil {
+	// A probe also reports the configuration mistakes validate-all finds
+	// in the tables, with the same reason; it costs no extra request.
+	check := checkTablesPresent
+	if r.Probe {
+		check = checkTables
+	}
+	if err := check(cfg, self, tables); err != nil {
 		return err
 	}
 	states := evaluate(cfg.Destination, self, tables)
@@ -50,7 +60,7 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 
 // checkTablesPresent fails when the answer lacks a configured table; EC2
 // answers InvalidRouteTableID.NotFound instead, but not every endpoint does.
-func checkTablesPresent(cfg *Config, tables []Table) error {
+func checkTablesPresent(cfg *Config, _ Self, tables []Table) error {
 	got := make(map[string]bool, len(tables))
 	for _, t := range tables {
 		got[t.ID] = true

@@ -128,3 +128,15 @@ func TestBadParametersNeverTouchAnything(t *testing.T) {
 		assert.Zero(t, w.adapters.vip.calls, action)
 	}
 }
+
+func TestProbeReportsMisconfigurationLikeValidate(t *testing.T) {
+	routes := newFakeRoutes(table(rtb1, &nodeA))
+	w := newWorld(t, nodeA, routes)
+	w.params["ip"] = "10.0.5.5" // inside the VPC's CIDR
+	w.adapters.vip.addrs[Address{Prefix: prefix("10.0.5.5/32"), Interface: "lo"}] = true
+	probe := w.run("monitor", nil)
+	validate := w.run("validate-all", nil)
+	requireCode(t, ocf.ErrConfigured, probe)
+	assert.Equal(t, validate.reason, probe.reason)
+	assert.Equal(t, 1, routes.reads-1, "the probe made one request (validate-all the other)")
+}
