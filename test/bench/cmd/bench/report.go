@@ -258,7 +258,7 @@ func renderReport(c config, m meta, samples []sample) string {
 	p("| load average (1, 5, 15 min) | at start **%s**, at end %s |\n", m.LoadStart, m.LoadEnd)
 	p("| run time | %s |\n", m.Elapsed.Round(time.Second))
 	if m.Commit != "" {
-		p("| routeha | commit %s, %s |\n", m.Commit, c.routeha)
+		p("| routeha | commit %s; bin/routeha from `make build` (copied before the run, sha256 %s) |\n", m.Commit, os.Getenv("ROUTEHA_BENCH_SHA256"))
 	}
 	p("| other software | %s |\n", strings.Join(m.Versions, "; "))
 	p("| repetitions | routeha: %d cycles per table count; aws-vpc-move-ip: %s cycles (it sleeps 1 s per table per step); a cycle is start, monitor, stop, probe; the agents alternate |\n\n",
@@ -300,6 +300,18 @@ func renderReport(c config, m meta, samples []sample) string {
 		}
 	}
 	p("\n")
+
+	// Monitors that did not make exactly one request, with the emulator's
+	// log, so that a retry is visible and explained.
+	var odd []string
+	for _, s := range samples {
+		if s.Agent == agentRH && s.Step == "monitor" && s.ec2Total() != 1 {
+			odd = append(odd, fmt.Sprintf("- %d tables, %s: `%s`", s.Tables, fdur(s.Wall), strings.Join(s.Log, "`; `")))
+		}
+	}
+	if len(odd) > 0 {
+		p("routeha monitors that made other than one EC2 request (emulator log: offset from fork, action, error code, HTTP status, time in the emulator):\n\n%s\n\n", strings.Join(odd, "\n"))
+	}
 
 	p("## Peak RSS and CPU time per action\n\n")
 	p("From wait4's rusage of the action's process: peak RSS is the largest of the process and the children it waited for (for aws-vpc-move-ip, in practice one `aws` CLI process); CPU is user + system time of the process and all its waited-for children. Median (max for RSS).\n\n")

@@ -57,6 +57,7 @@ type sample struct {
 	MaxRSSKB int64          `json:"maxrss_kb"`
 	EC2      map[string]int `json:"ec2"`  // requests per EC2 action
 	IMDS     map[string]int `json:"imds"` // requests per IMDS path, token included
+	Log      []string       `json:"log"`  // the emulator's log of the action: action, error code, status, latency
 }
 
 func (s sample) ec2Total() int  { return sum(s.EC2) }
@@ -168,6 +169,9 @@ func (r *runner) measure(ctx context.Context, cmd *exec.Cmd, agent string, n int
 	}
 	wall := time.Since(t0)
 	s := sample{Agent: agent, Tables: n, Step: st.Name, Wall: wall, EC2: r.w.emu.Counts(), IMDS: r.w.imds.Counts()}
+	for _, e := range r.w.emu.Log() {
+		s.Log = append(s.Log, fmt.Sprintf("+%v %s %s %d %v", e.Time.Sub(t0).Round(time.Microsecond), e.Action, e.Code, e.Status, e.Latency.Round(time.Microsecond)))
+	}
 	if cmd.ProcessState == nil {
 		return s, out.String(), fmt.Errorf("%s %s: %v", agent, st.Action, err)
 	}
