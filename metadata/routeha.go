@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -39,15 +38,6 @@ const (
 
 	AuthKey  = "key"
 	AuthRole = "role"
-)
-
-var (
-	tableIDPattern = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
-	// Linux refuses ':' and '/' in interface names (':' starts a label).
-	ifnamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
-	labelPattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
 )
 
 // Routeha returns routeha's meta-data: the one table of its parameters and
@@ -132,7 +122,7 @@ func routehaParams() []Param {
 			Longdesc:  "The network interface the virtual IP is added to. lo keeps it off the wire, as the Routing-Based HA pattern wants.",
 			Type:      String, Default: "lo",
 			Check: func(v string) error {
-				if !ifnamePattern.MatchString(v) {
+				if !isIfname(v) {
 					return errors.New("is not a network interface name (1 to 15 of A-Z a-z 0-9 _ . -)")
 				}
 				return nil
@@ -144,7 +134,7 @@ func routehaParams() []Param {
 			Longdesc:  "Label suffix for an IPv4 VIP, giving interface:iflabel (lo:0). The whole label is at most 15 characters. Unused for IPv6, which has no labels.",
 			Type:      String, Default: "0",
 			Check: func(v string) error {
-				if !labelPattern.MatchString(v) {
+				if !isLabel(v) {
 					return errors.New("is not a label (1 to 15 of A-Z a-z 0-9 _ . : -)")
 				}
 				return nil
@@ -180,7 +170,7 @@ func routehaParams() []Param {
 			Longdesc:  "The AWS region of the route tables. The default is this instance's region, from the instance metadata service.",
 			Type:      String, DefaultDoc: "this instance's region (IMDS)",
 			Check: func(v string) error {
-				if !regionPattern.MatchString(v) {
+				if !isRegion(v) {
 					return errors.New("is not an AWS region name such as eu-west-1")
 				}
 				return nil
@@ -212,7 +202,7 @@ func routehaParams() []Param {
 			Longdesc:  "The ARN of an IAM role assumed (STS AssumeRole) for the route table calls, as for a shared VPC owned by another account. The region and endpoint settings apply to it too.",
 			Type:      String,
 			Check: func(v string) error {
-				if !rolePattern.MatchString(v) {
+				if !isRoleARN(v) {
 					return errors.New("is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")
 				}
 				return nil
@@ -236,7 +226,7 @@ func ParseTableIDs(v string) ([]string, error) {
 		if id == "" {
 			return nil, errors.New("has an empty entry")
 		}
-		if !tableIDPattern.MatchString(id) {
+		if !isTableID(id) {
 			return nil, fmt.Errorf("entry %q is not a route table ID (rtb- and 8 or 17 hex digits)", printable(id))
 		}
 		if seen[id] {
