@@ -64,8 +64,8 @@ func NewWorld(t testing.TB) *World {
 			InstanceID: s.inst, Region: ec2emu.DefaultRegion, AZ: s.az, AccountID: ec2emu.DefaultAccount,
 			Interfaces: []imdsfake.Interface{{MAC: s.mac, ENI: s.eni, DeviceIndex: 0, VPC: ec2emu.FixtureVPC, Subnet: s.subnet, IP: s.ip}},
 		})
-		n.EC2URL = serve(t, n.NS, w.Emu)
-		n.IMDSURL = serve(t, n.NS, n.IMDS)
+		n.EC2URL = Serve(t, n.NS, w.Emu)
+		n.IMDSURL = Serve(t, n.NS, n.IMDS)
 		base := t.TempDir()
 		n.RscTmp = filepath.Join(base, "rsctmp")
 		n.Home = filepath.Join(base, "home")
@@ -79,8 +79,9 @@ func NewWorld(t testing.TB) *World {
 	return w
 }
 
-// serve starts an HTTP server for h on 127.0.0.1:0 inside ns and returns its URL.
-func serve(t testing.TB, ns *Netns, h http.Handler) string {
+// Serve starts an HTTP server for h on 127.0.0.1:0 inside ns until the test
+// ends, and returns its URL, reachable inside ns only.
+func Serve(t testing.TB, ns *Netns, h http.Handler) string {
 	t.Helper()
 	ln, err := ns.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

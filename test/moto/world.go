@@ -163,8 +163,8 @@ func NewWorld(t testing.TB, name string, backend http.Handler, client *ec2.Clien
 			Interfaces: []imdsfake.Interface{{MAC: in.MAC, ENI: in.ENI, DeviceIndex: 0, VPC: fix.VPC, Subnet: in.Subnet, IP: in.IP}},
 		})
 		rec := &Recorder{Next: backend}
-		n.EC2URL = Serve(t, n.NS, rec)
-		n.IMDSURL = Serve(t, n.NS, n.IMDS)
+		n.EC2URL = harness.Serve(t, n.NS, rec)
+		n.IMDSURL = harness.Serve(t, n.NS, n.IMDS)
 		base := t.TempDir()
 		n.RscTmp, n.Home = filepath.Join(base, "rsctmp"), filepath.Join(base, "home")
 		for _, d := range []string{n.RscTmp, n.Home} {
@@ -175,26 +175,6 @@ func NewWorld(t testing.TB, name string, backend http.Handler, client *ec2.Clien
 		w.Nodes[nm], w.Rec[nm] = n, rec
 	}
 	return w
-}
-
-// Serve serves h on 127.0.0.1:0 inside ns until the test ends; it returns
-// the URL, reachable inside ns only.
-func Serve(t testing.TB, ns *harness.Netns, h http.Handler) string {
-	t.Helper()
-	ln, err := ns.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen in %s: %v", ns.Name, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
 }
 
 // Agent returns a Runner of the routeha binary on a node.
