@@ -58,9 +58,7 @@ func collectMeta(c config) meta {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	if out, err := exec.Command("dpkg-query", "-W", "-f", "${Package} ${Version}\n", "resource-agents", "awscli").Output(); err == nil {
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			m.Versions = append(m.Versions, l)
-		}
+		m.Versions = append(m.Versions, strings.Split(strings.TrimSpace(string(out)), "\n")...)
 	}
 	if out, err := exec.Command(c.awsCLI, "--version").CombinedOutput(); err == nil {
 		m.Versions = append(m.Versions, strings.TrimSpace(string(out)))
