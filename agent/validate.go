@@ -70,10 +70,11 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 		// CreateRoute only from the node the route already names: performed
 		// by an endpoint that ignores DryRun, it rewrites the same route;
 		// from a standby it could take the route away from the active node.
-		if cfg.CreateRoute && !self.Owns(existing.InstanceID, existing.ENI) {
+		switch {
+		case !cfg.CreateRoute:
+		case !self.Owns(existing.InstanceID, existing.ENI):
 			r.Log.Infof("%s: CreateRoute permission not probed from a standby", t.ID)
-		}
-		if cfg.CreateRoute && self.Owns(existing.InstanceID, existing.ENI) {
+		default:
 			probe.Create = true
 			if err := permitted(ctx, routes, probe, "CreateRoute"); err != nil {
 				return err
