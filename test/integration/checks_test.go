@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
 )
 
 // The misconfigurations of issue 8 that need more than a parameter: each
@@ -25,30 +26,30 @@ func TestTableInAnotherVPC(t *testing.T) {
 	require.NoError(t, e.w.Emu.SetState(st))
 	e.before = e.w.Emu.Snapshot()
 	e.params["routing_table"] = rtb1 + ",rtb-0fffffffffffffff0"
-	res := e.expect("a", "validate-all", ocfConfigured)
+	res := e.expect("a", "validate-all", harness.OCFConfigured)
 	assert.Contains(t, res.Reason, "is in vpc-0ffffffffffffffff")
-	start := e.expect("a", "start", ocfConfigured)
+	start := e.expect("a", "start", harness.OCFConfigured)
 	assert.Equal(t, res.Reason, start.Reason, "start reports it with the same reason")
 	assert.False(t, e.hasVIP("a"))
 }
 
 func TestBlackholeRouteReportedAndRepaired(t *testing.T) {
 	e := newEnv(t)
-	e.expect("b", "start", ocfSuccess)
+	e.expect("b", "start", harness.OCFSuccess)
 	require.NoError(t, e.w.Emu.SetInstanceState(ec2emu.FixtureInstanceB, "stopped"))
 	require.NoError(t, e.w.Node("a").NS.AddAddr("lo", vipDs))
-	res := e.expect("a", "monitor", ocfNotRunning, recurring)
+	res := e.expect("a", "monitor", harness.OCFNotRunning, recurring)
 	assert.Contains(t, res.Reason, "blackhole")
-	e.expect("a", "start", ocfSuccess)
-	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 }
 
 func TestProbeReportsMisconfiguration(t *testing.T) {
 	e := newEnv(t)
 	e.params["ip"] = "10.0.200.1" // inside the VPC's 10.0.0.0/16
 	require.NoError(t, e.w.Node("a").NS.AddAddr("lo", "10.0.200.1/32"))
-	v := e.expect("a", "validate-all", ocfConfigured)
-	p := e.expect("a", "monitor", ocfConfigured) // a probe
+	v := e.expect("a", "validate-all", harness.OCFConfigured)
+	p := e.expect("a", "monitor", harness.OCFConfigured) // a probe
 	assert.Equal(t, v.Reason, p.Reason)
 	assert.Contains(t, p.Reason, "inside the VPC")
 }
@@ -70,10 +71,10 @@ func (e *env) status(node string, args ...string) (int, string) {
 
 func TestStatusHealthyAndBroken(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 
 	code, out := e.status("a")
-	assert.Equal(t, ocfSuccess, code, out)
+	assert.Equal(t, harness.OCFSuccess, code, out)
 	assert.Contains(t, out, "instance           i-0aaaaaaaaaaaaaaa1 (eu-west-1a, eu-west-1)")
 	assert.Contains(t, out, "192.0.2.10 on lo: present")
 	assert.NotContains(t, out, "FAIL")
@@ -84,7 +85,7 @@ func TestStatusHealthyAndBroken(t *testing.T) {
 	e.routeTo(rtb2, "b")
 	before := e.w.Emu.Snapshot()
 	code, out = e.status("a", "--json", "--source-dest-check", "verify")
-	assert.Equal(t, ocfGeneric, code, out)
+	assert.Equal(t, harness.OCFGeneric, code, out)
 	var st struct {
 		RouteTables []struct {
 			ID   string `json:"id"`
@@ -108,7 +109,7 @@ func TestStatusHealthyAndBroken(t *testing.T) {
 		failed[c.Name] = !c.OK
 	}
 	assert.True(t, failed["source/destination check"], "checks: %+v", st.Checks)
-	assert.Equal(t, ocfGeneric, st.Monitor.Code)
+	assert.Equal(t, harness.OCFGeneric, st.Monitor.Code)
 	assert.Contains(t, st.Monitor.Reason, "disagree")
 	assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "status changed a route")
 }

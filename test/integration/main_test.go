@@ -26,16 +26,6 @@ const (
 	rtb2  = ec2emu.FixtureRouteTable2
 )
 
-// OCF exit codes, as the binary returns them.
-const (
-	ocfSuccess    = 0
-	ocfGeneric    = 1
-	ocfPerm       = 4
-	ocfInstalled  = 5
-	ocfConfigured = 6
-	ocfNotRunning = 7
-)
-
 // env is one test's world with the parameters of one resource.
 type env struct {
 	t      *testing.T
@@ -77,7 +67,7 @@ func (e *env) expect(node, action string, code int, opts ...func(*harness.Runner
 	e.t.Helper()
 	res := e.run(node, action, opts...)
 	require.Equal(e.t, code, res.Code, "%s on node %s: reason %q\nstderr:\n%s", action, node, res.Reason, res.Stderr)
-	if code != ocfSuccess {
+	if code != harness.OCFSuccess {
 		assert.NotEmpty(e.t, res.Reason, "every failure has an exit reason")
 		assert.LessOrEqual(e.t, len(res.Reason), 127, "Pacemaker keeps 127 bytes of a reason: %q", res.Reason)
 	}
@@ -131,105 +121,105 @@ func (e *env) assertOnlyOurRouteChanged() {
 
 func TestStartFromNothing(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "monitor", ocfNotRunning)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "monitor", harness.OCFNotRunning)
+	e.expect("a", "start", harness.OCFSuccess)
 	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
 	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
 	assert.True(t, e.hasVIP("a"))
-	e.expect("a", "monitor", ocfSuccess, recurring)
-	e.expect("b", "monitor", ocfNotRunning)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.expect("b", "monitor", harness.OCFNotRunning)
 }
 
 func TestStartTwiceIsIdempotent(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	e.w.Emu.ResetLog()
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	assert.Zero(t, e.w.Emu.Count("ReplaceRoute")+e.w.Emu.Count("CreateRoute"), "nothing to write the second time")
-	e.expect("a", "monitor", ocfSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess)
 }
 
 func TestCreateRouteFalse(t *testing.T) {
 	e := newEnv(t)
 	e.params["create_route"] = "false"
-	res := e.expect("a", "start", ocfConfigured)
+	res := e.expect("a", "start", harness.OCFConfigured)
 	assert.Contains(t, res.Reason, "create_route")
 	assert.False(t, e.hasVIP("a"), "a refused start changes nothing")
-	e.expect("a", "validate-all", ocfConfigured)
+	e.expect("a", "validate-all", harness.OCFConfigured)
 
 	e.routeTo(rtb1, "b")
 	e.routeTo(rtb2, "b")
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
 }
 
 func TestStopTwiceNeedsNoAPI(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
 	e.w.Node("a").IMDS.SetFault(imdsDown())
 	e.w.Emu.ResetLog()
-	e.expect("a", "stop", ocfSuccess)
-	e.expect("a", "stop", ocfSuccess)
+	e.expect("a", "stop", harness.OCFSuccess)
+	e.expect("a", "stop", harness.OCFSuccess)
 	assert.False(t, e.hasVIP("a"))
 	assert.Empty(t, e.w.Emu.Log(), "stop made an EC2 request")
-	e.expect("a", "monitor", ocfNotRunning)
+	e.expect("a", "monitor", harness.OCFNotRunning)
 }
 
 func TestMonitorRows(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
-	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 
 	// The route moved away in one table: the tables disagree.
 	e.routeTo(rtb2, "b")
-	res := e.expect("a", "monitor", ocfGeneric, recurring)
+	res := e.expect("a", "monitor", harness.OCFGeneric, recurring)
 	assert.Contains(t, res.Reason, "disagree")
 	assert.Contains(t, res.Reason, ec2emu.FixtureInstanceB)
 
 	// In both: not running here.
 	e.routeTo(rtb1, "b")
-	res = e.expect("a", "monitor", ocfNotRunning, recurring)
+	res = e.expect("a", "monitor", harness.OCFNotRunning, recurring)
 	assert.Contains(t, res.Reason, "routes it to "+ec2emu.FixtureInstanceB)
 
 	// start takes it back.
-	e.expect("a", "start", ocfSuccess)
-	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 
 	// The VIP deleted behind the agent's back: not running.
 	require.NoError(t, e.w.Node("a").NS.DelAddr("lo", vipDs))
-	res = e.expect("a", "monitor", ocfNotRunning, recurring)
+	res = e.expect("a", "monitor", harness.OCFNotRunning, recurring)
 	assert.Contains(t, res.Reason, "not on lo")
 }
 
 func TestMonitorSteadyStateCost(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	e.w.Emu.ResetLog()
 	e.w.Node("a").IMDS.Reset()
-	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 	assert.Equal(t, map[string]int{"DescribeRouteTables": 1}, e.w.Emu.Counts(), "one request for both tables")
 	assert.Zero(t, e.w.Node("a").IMDS.Total(), "identity comes from the cache")
 }
 
 func TestProbeOnStandbyWithStrayVIP(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	require.NoError(t, e.w.Node("b").NS.AddAddr("lo", vipDs))
-	res := e.expect("b", "monitor", ocfNotRunning) // interval 0: a probe
+	res := e.expect("b", "monitor", harness.OCFNotRunning) // interval 0: a probe
 	assert.Contains(t, res.Reason, "routes it to "+ec2emu.FixtureInstanceA)
 	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1), "a probe changes nothing")
 }
 
 func TestFailoverBetweenNodes(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
-	e.expect("b", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.expect("b", "start", harness.OCFSuccess)
 	assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb1))
 	assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb2))
-	e.expect("a", "monitor", ocfNotRunning, recurring)
-	e.expect("b", "monitor", ocfSuccess, recurring)
-	e.expect("a", "stop", ocfSuccess)
+	e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+	e.expect("b", "monitor", harness.OCFSuccess, recurring)
+	e.expect("a", "stop", harness.OCFSuccess)
 	assert.False(t, e.hasVIP("a"))
 }
 
@@ -238,14 +228,14 @@ func TestLookupTypes(t *testing.T) {
 		t.Run(lt, func(t *testing.T) {
 			e := newEnv(t)
 			e.params["lookup_type"] = lt
-			e.expect("a", "start", ocfSuccess)
+			e.expect("a", "start", harness.OCFSuccess)
 			r := e.w.Emu.Snapshot().RouteTable(rtb1).Route(vipDs)
 			require.NotNil(t, r)
 			assert.Equal(t, ec2emu.FixtureInstanceA, r.InstanceID)
 			assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
-			e.expect("a", "monitor", ocfSuccess)
-			e.expect("b", "start", ocfSuccess)
-			e.expect("a", "monitor", ocfNotRunning)
+			e.expect("a", "monitor", harness.OCFSuccess)
+			e.expect("b", "start", harness.OCFSuccess)
+			e.expect("a", "monitor", harness.OCFNotRunning)
 		})
 	}
 }
@@ -253,52 +243,52 @@ func TestLookupTypes(t *testing.T) {
 func TestIPv6(t *testing.T) {
 	e := newEnv(t)
 	e.params["ip"] = "2001:db8::10"
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	r := e.w.Emu.Snapshot().RouteTable(rtb1).Route("2001:db8::10/128")
 	require.NotNil(t, r)
 	assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
 	ok, err := e.w.Node("a").NS.HasAddr("lo", "2001:db8::10/128")
 	require.NoError(t, err)
 	assert.True(t, ok)
-	e.expect("a", "monitor", ocfSuccess)
-	e.expect("a", "stop", ocfSuccess)
-	e.expect("a", "monitor", ocfNotRunning)
+	e.expect("a", "monitor", harness.OCFSuccess)
+	e.expect("a", "stop", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFNotRunning)
 }
 
 func TestThrottlingStillSucceeds(t *testing.T) {
 	e := newEnv(t)
 	// The next eight requests, whatever they are, are throttled.
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 8})
-	res := e.expect("a", "start", ocfSuccess, timeout(30*time.Second))
+	res := e.expect("a", "start", harness.OCFSuccess, timeout(30*time.Second))
 	assert.Less(t, res.Elapsed, 30*time.Second)
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 3})
-	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 }
 
 func TestAPIDown(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
 	for _, action := range []string{"monitor", "start"} {
-		res := e.expect("a", action, ocfGeneric, timeout(4*time.Second))
+		res := e.expect("a", action, harness.OCFGeneric, timeout(4*time.Second))
 		assert.Less(t, res.Elapsed, 4*time.Second, "%s returned after CRM_meta_timeout", action)
 		assert.Contains(t, res.Reason, "Unavailable")
 	}
-	e.expect("a", "stop", ocfSuccess, timeout(4*time.Second))
+	e.expect("a", "stop", harness.OCFSuccess, timeout(4*time.Second))
 }
 
 func TestDroppedConnectionsEndInsideTimeout(t *testing.T) {
 	e := newEnv(t)
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Drop})
-	res := e.expect("a", "start", ocfGeneric, timeout(4*time.Second))
+	res := e.expect("a", "start", harness.OCFGeneric, timeout(4*time.Second))
 	assert.Less(t, res.Elapsed, 4*time.Second)
 }
 
 func TestStaleReadsAfterWrite(t *testing.T) {
 	e := newEnv(t)
 	e.w.Emu.SetStaleReads(3)
-	e.expect("a", "start", ocfSuccess)
-	e.expect("a", "monitor", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess)
 }
 
 type imdsFault = imdsfake.Fault
@@ -308,48 +298,48 @@ func imdsDown() imdsFault { return imdsFault{Down: true} }
 func TestIMDSDown(t *testing.T) {
 	e := newEnv(t)
 	e.w.Node("a").IMDS.SetFault(imdsDown())
-	res := e.expect("a", "start", ocfGeneric, timeout(5*time.Second))
+	res := e.expect("a", "start", harness.OCFGeneric, timeout(5*time.Second))
 	assert.Contains(t, res.Reason, "instance metadata service")
 	assert.Less(t, res.Elapsed, 5*time.Second)
 
 	// Once the identity is cached, IMDS is not needed any more.
 	e.w.Node("a").IMDS.SetFault(imdsFault{})
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	e.w.Node("a").IMDS.SetFault(imdsDown())
-	e.expect("a", "monitor", ocfSuccess)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 }
 
 func TestIAMDenied(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "validate-all", ocfSuccess)
+	e.expect("a", "validate-all", harness.OCFSuccess)
 	e.w.Emu.Deny(ec2emu.Deny{Principal: e.w.Node("a").AccessKeyID, Action: "ReplaceRoute", RouteTableID: rtb2})
 	e.routeTo(rtb1, "b")
 	e.routeTo(rtb2, "b")
 	before := e.w.Emu.Snapshot()
-	res := e.expect("a", "validate-all", ocfPerm)
+	res := e.expect("a", "validate-all", harness.OCFPerm)
 	assert.Contains(t, res.Reason, "ReplaceRoute")
 	assert.Contains(t, res.Reason, rtb2)
 	assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "validate-all changed a route")
-	res = e.expect("a", "start", ocfPerm)
+	res = e.expect("a", "start", harness.OCFPerm)
 	assert.Contains(t, res.Reason, rtb2)
 	// Node b is allowed: validate-all passes there.
-	e.expect("b", "validate-all", ocfSuccess)
+	e.expect("b", "validate-all", harness.OCFSuccess)
 }
 
 func TestSourceDestCheck(t *testing.T) {
 	e := newEnv(t)
 	e.params["source_dest_check"] = "verify"
-	res := e.expect("a", "validate-all", ocfConfigured)
+	res := e.expect("a", "validate-all", harness.OCFConfigured)
 	assert.Contains(t, res.Reason, ec2emu.FixtureENIA)
-	e.expect("a", "start", ocfConfigured)
+	e.expect("a", "start", harness.OCFConfigured)
 	assert.False(t, e.hasVIP("a"))
 
 	e.params["source_dest_check"] = "disable"
-	e.expect("a", "validate-all", ocfSuccess)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "validate-all", harness.OCFSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	e.params["source_dest_check"] = "verify"
-	e.expect("a", "validate-all", ocfSuccess)
+	e.expect("a", "validate-all", harness.OCFSuccess)
 }
 
 func TestBadParameters(t *testing.T) {
@@ -383,7 +373,7 @@ func TestBadParameters(t *testing.T) {
 				}
 			}
 			res := e.run("a", "validate-all")
-			require.Equal(t, ocfConfigured, res.Code, "reason %q", res.Reason)
+			require.Equal(t, harness.OCFConfigured, res.Code, "reason %q", res.Reason)
 			param := ""
 			for k := range override {
 				param = k
@@ -400,7 +390,7 @@ func TestBadParameters(t *testing.T) {
 func TestInterfaceMissing(t *testing.T) {
 	e := newEnv(t)
 	e.params["interface"] = "eth7"
-	res := e.expect("a", "validate-all", ocfInstalled)
+	res := e.expect("a", "validate-all", harness.OCFInstalled)
 	assert.Contains(t, res.Reason, "eth7")
 }
 

@@ -111,10 +111,10 @@ func TestKilledStart(t *testing.T) {
 func runKillPoint(t *testing.T, kp killPoint, then string) {
 	e := newEnv(t)
 	// Node b holds the resource; a takes it over.
-	e.expect("b", "start", ocfSuccess)
-	e.expect("a", "monitor", ocfNotRunning)
+	e.expect("b", "start", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFNotRunning)
 	if !kp.cold {
-		e.expect("a", "validate-all", ocfSuccess) // warms a's identity cache
+		e.expect("a", "validate-all", harness.OCFSuccess) // warms a's identity cache
 	}
 	e.w.Emu.ResetLog()
 	e.w.Node("a").IMDS.Reset()
@@ -151,12 +151,12 @@ func runKillPoint(t *testing.T, kp killPoint, then string) {
 			elsewhere = append(elsewhere, tb)
 		}
 	}
-	truth := ocfNotRunning
+	truth := harness.OCFNotRunning
 	switch {
 	case vipOn && len(elsewhere) == 0:
-		truth = ocfSuccess
+		truth = harness.OCFSuccess
 	case vipOn && len(here) > 0:
-		truth = ocfGeneric
+		truth = harness.OCFGeneric
 	}
 	t.Logf("after the kill: VIP on lo %v, tables here %v, elsewhere %v", vipOn, here, elsewhere)
 	assert.True(t, allowedRscTmp(e.rscTmpFiles("a")), "HA_RSCTMP after the kill: %v", e.rscTmpFiles("a"))
@@ -168,9 +168,9 @@ func runKillPoint(t *testing.T, kp killPoint, then string) {
 	switch {
 	case !vipOn:
 		assert.Contains(t, mon.Reason, "not on lo")
-	case truth == ocfNotRunning || truth == ocfGeneric:
+	case truth == harness.OCFNotRunning || truth == harness.OCFGeneric:
 		// The reason names a table that routes elsewhere, and where to.
-		if truth == ocfGeneric {
+		if truth == harness.OCFGeneric {
 			assert.Contains(t, mon.Reason, "disagree")
 		}
 		assert.True(t, namesNode(mon.Reason, e.w.Node("b")), "the reason names node b: %q", mon.Reason)
@@ -184,27 +184,27 @@ func runKillPoint(t *testing.T, kp killPoint, then string) {
 	// when no table is left to it and 1 when the tables disagree.
 	switch len(here) {
 	case 1:
-		e.expect("b", "monitor", ocfGeneric, recurring)
+		e.expect("b", "monitor", harness.OCFGeneric, recurring)
 	case 2:
-		e.expect("b", "monitor", ocfNotRunning, recurring)
+		e.expect("b", "monitor", harness.OCFNotRunning, recurring)
 	default:
-		e.expect("b", "monitor", ocfSuccess, recurring)
+		e.expect("b", "monitor", harness.OCFSuccess, recurring)
 	}
 
-	next := e.expect("a", then, ocfSuccess)
+	next := e.expect("a", then, harness.OCFSuccess)
 	record(row{Table: "Crash safety: start killed with SIGKILL", Case: "killed " + kp.name, Action: then + " after the kill",
 		Timeout: 20 * time.Second, Code: next.Code, Elapsed: next.Elapsed, Reason: next.Reason})
 	if then == "start" {
 		assert.Equal(t, "a", e.owner())
 		assert.True(t, e.hasVIP("a"))
-		e.expect("a", "monitor", ocfSuccess, recurring)
-		e.expect("b", "monitor", ocfNotRunning, recurring)
-		e.expect("b", "stop", ocfSuccess)
+		e.expect("a", "monitor", harness.OCFSuccess, recurring)
+		e.expect("b", "monitor", harness.OCFNotRunning, recurring)
+		e.expect("b", "stop", harness.OCFSuccess)
 	} else {
 		assert.False(t, e.hasVIP("a"))
-		e.expect("a", "monitor", ocfNotRunning, recurring)
+		e.expect("a", "monitor", harness.OCFNotRunning, recurring)
 		// The cluster's next start anywhere converges.
-		e.expect("b", "start", ocfSuccess)
+		e.expect("b", "start", harness.OCFSuccess)
 		assert.Equal(t, "b", e.owner())
 	}
 	files := e.rscTmpFiles("a")

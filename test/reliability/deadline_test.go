@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
 )
 
@@ -122,7 +123,7 @@ func TestDeadlines(t *testing.T) {
 
 func runFaultCase(t *testing.T, fc faultCase) {
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 
 	inject := func() {
 		for _, f := range fc.ec2 {
@@ -152,25 +153,25 @@ func runFaultCase(t *testing.T, fc faultCase) {
 
 	for _, act := range matrixActions {
 		node, action, opts := "a", "monitor", []opt{timeout(fc.timeout)}
-		want := ocfSuccess
+		want := harness.OCFSuccess
 		switch act {
 		case actMonitor:
 			opts = append(opts, recurring)
 		case actProbeStandby:
-			node, want = "b", ocfNotRunning
+			node, want = "b", harness.OCFNotRunning
 		case actValidate:
 			action = "validate-all"
 		case actStart:
 			// From the standby side: VIP absent, every table on node b,
 			// so that start has to write.
-			e.expect("a", "stop", ocfSuccess)
+			e.expect("a", "stop", harness.OCFSuccess)
 			e.routeTo("b", rtb1, rtb2)
 			action = "start"
 		case actStop:
 			action = "stop"
 		}
 		if fc.failing && act != actProbeStandby && act != actStop {
-			want = ocfGeneric
+			want = harness.OCFGeneric
 		}
 
 		inject()
@@ -182,7 +183,7 @@ func runFaultCase(t *testing.T, fc faultCase) {
 		assert.Equal(t, want, res.Code, "%s: reason %q\nstderr:\n%s", act, res.Reason, res.Stderr)
 		assert.Less(t, res.Elapsed, fc.timeout, "%s returned after CRM_meta_timeout", act)
 		checkReason(t, res)
-		if want == ocfGeneric && fc.reason != "" {
+		if want == harness.OCFGeneric && fc.reason != "" {
 			assert.Contains(t, strings.ToLower(res.Reason), strings.ToLower(fc.reason), "%s: the reason names the fault", act)
 		}
 		switch act {
@@ -193,13 +194,13 @@ func runFaultCase(t *testing.T, fc faultCase) {
 			assert.Empty(t, e.w.Emu.Log(), "stop made an EC2 request")
 			assert.False(t, e.hasVIP("a"), "stop left the VIP")
 		case actStart:
-			if res.Code == ocfSuccess {
+			if res.Code == harness.OCFSuccess {
 				assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
 				assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
 				assert.True(t, e.hasVIP("a"))
 			} else {
 				// Back to the active state for stop.
-				e.expect("a", "start", ocfSuccess)
+				e.expect("a", "start", harness.OCFSuccess)
 			}
 		}
 		// Monitor and probes change nothing. (validate-all's DryRun probes

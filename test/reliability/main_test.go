@@ -39,15 +39,6 @@ const (
 	rtb2  = ec2emu.FixtureRouteTable2
 )
 
-// OCF exit codes, as the binary returns them.
-const (
-	ocfSuccess    = 0
-	ocfGeneric    = 1
-	ocfPerm       = 4
-	ocfConfigured = 6
-	ocfNotRunning = 7
-)
-
 // env is one test's world with the parameters of one resource.
 type env struct {
 	t      *testing.T
@@ -112,7 +103,7 @@ func (e *env) expect(node, action string, code int, opts ...opt) harness.Result 
 // checkReason: every failure has a one-line exit reason.
 func checkReason(t *testing.T, res harness.Result) {
 	t.Helper()
-	if res.Code != ocfSuccess {
+	if res.Code != harness.OCFSuccess {
 		assert.NotEmpty(t, res.Reason, "a failure without an exit reason; stderr:\n%s", res.Stderr)
 		assert.NotContains(t, res.Reason, "\n")
 	}

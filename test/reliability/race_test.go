@@ -115,7 +115,7 @@ func TestConcurrentStarts(t *testing.T) {
 				byNode := map[string]harness.Result{"a": res[0], "b": res[1]}
 				for n, r := range byNode {
 					require.NoError(t, r.Err, "start on %s did not exit by itself", n)
-					assert.Contains(t, []int{ocfSuccess, ocfGeneric}, r.Code, "start on %s: %s", n, r.Reason)
+					assert.Contains(t, []int{harness.OCFSuccess, harness.OCFGeneric}, r.Code, "start on %s: %s", n, r.Reason)
 					assert.Less(t, r.Elapsed, to)
 					assert.NotContains(t, r.Stderr, "panic")
 					checkReason(t, r)
@@ -125,21 +125,21 @@ func TestConcurrentStarts(t *testing.T) {
 				win := e.owner()
 				require.NotEmpty(t, win, "the tables do not all point at one node: %s / %s", e.target(rtb1), e.target(rtb2))
 				lose := other(win)
-				assert.Equal(t, ocfSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
-				e.expect(win, "monitor", ocfSuccess, recurring)
-				if l := byNode[lose]; l.Code == ocfSuccess {
-					res := e.expect(lose, "monitor", ocfNotRunning, recurring)
+				assert.Equal(t, harness.OCFSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
+				e.expect(win, "monitor", harness.OCFSuccess, recurring)
+				if l := byNode[lose]; l.Code == harness.OCFSuccess {
+					res := e.expect(lose, "monitor", harness.OCFNotRunning, recurring)
 					assert.True(t, namesNode(res.Reason, e.w.Node(win)), "monitor's reason names where the route goes: %q", res.Reason)
 				} else {
 					assert.True(t, namesNode(l.Reason, e.w.Node(win)), "the failed start names its rival %s: %q", win, l.Reason)
 					// The loser's monitor is 7 either way (its VIP may be
 					// on lo, added before the routes).
-					e.expect(lose, "monitor", ocfNotRunning, recurring)
+					e.expect(lose, "monitor", harness.OCFNotRunning, recurring)
 				}
 				// Pacemaker then stops the loser: clean.
-				e.expect(lose, "stop", ocfSuccess)
+				e.expect(lose, "stop", harness.OCFSuccess)
 				assert.False(t, e.hasVIP(lose))
-				e.expect(win, "monitor", ocfSuccess, recurring)
+				e.expect(win, "monitor", harness.OCFSuccess, recurring)
 			})
 		}()
 	}
@@ -151,22 +151,22 @@ func TestConcurrentStarts(t *testing.T) {
 func TestStartRacingStop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
+	e.expect("a", "start", harness.OCFSuccess)
 	res := e.runAt(
 		func() harness.Result { return e.runRaw("b", "start") },
 		func() harness.Result { return e.runRaw("a", "stop") },
 	)
 	for i, r := range res {
 		require.NoError(t, r.Err)
-		assert.Equal(t, ocfSuccess, r.Code, "%s: %s", []string{"start on b", "stop on a"}[i], r.Reason)
+		assert.Equal(t, harness.OCFSuccess, r.Code, "%s: %s", []string{"start on b", "stop on a"}[i], r.Reason)
 		record(row{Table: "Races", Case: "start on b racing stop on a", Action: []string{"start on b", "stop on a"}[i],
 			Timeout: 20 * time.Second, Code: r.Code, Elapsed: r.Elapsed, Reason: r.Reason})
 	}
 	assert.Equal(t, "b", e.owner())
 	assert.False(t, e.hasVIP("a"))
 	assert.True(t, e.hasVIP("b"))
-	e.expect("b", "monitor", ocfSuccess, recurring)
-	e.expect("a", "monitor", ocfNotRunning, recurring)
+	e.expect("b", "monitor", harness.OCFSuccess, recurring)
+	e.expect("a", "monitor", harness.OCFNotRunning, recurring)
 }
 
 // TestFiftyCycles runs start, monitor, stop 50 times in a row and checks
@@ -183,9 +183,9 @@ func TestFiftyCycles(t *testing.T) {
 	require.NoError(t, err)
 
 	cycle := func(i int) {
-		e.expect("a", "start", ocfSuccess)
-		e.expect("a", "monitor", ocfSuccess, recurring)
-		e.expect("a", "stop", ocfSuccess)
+		e.expect("a", "start", harness.OCFSuccess)
+		e.expect("a", "monitor", harness.OCFSuccess, recurring)
+		e.expect("a", "stop", harness.OCFSuccess)
 		lo, err := ns.Addrs("lo")
 		require.NoError(t, err)
 		require.ElementsMatch(t, lo0, lo, "cycle %d: lo changed", i)

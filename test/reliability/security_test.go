@@ -31,8 +31,8 @@ import (
 func TestRscTmpFilesPrivate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.expect("a", "start", ocfSuccess)
-	e.expect("a", "monitor", ocfSuccess, recurring)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 	files := e.rscTmpFiles("a")
 	require.Contains(t, files, cacheName)
 	require.True(t, allowedRscTmp(files), "HA_RSCTMP holds %v", files)
@@ -75,9 +75,9 @@ func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
 			}
 			require.NoError(t, os.Symlink(dangling, filepath.Join(e.w.Node("a").RscTmp, other)))
 
-			e.expect("a", "start", ocfSuccess)
-			e.expect("a", "monitor", ocfSuccess, recurring)
-			e.expect("a", "stop", ocfSuccess)
+			e.expect("a", "start", harness.OCFSuccess)
+			e.expect("a", "monitor", harness.OCFSuccess, recurring)
+			e.expect("a", "stop", harness.OCFSuccess)
 			b, err := os.ReadFile(victim)
 			require.NoError(t, err)
 			assert.Equal(t, "do not touch\n", string(b), "written through the symlink")
@@ -94,14 +94,14 @@ func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
 		forged := filepath.Join(t.TempDir(), "forged.identity")
 		require.NoError(t, os.WriteFile(forged, forgedIdentity(t), 0o600))
 		require.NoError(t, os.Symlink(forged, e.cachePath("a")))
-		e.expect("a", "start", ocfSuccess)
+		e.expect("a", "start", harness.OCFSuccess)
 		assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1), "the identity behind the symlink was believed")
 		assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
 	})
 	t.Run("control: the same forged identity as a regular file", func(t *testing.T) {
 		e := newEnv(t)
 		require.NoError(t, os.WriteFile(e.cachePath("a"), forgedIdentity(t), 0o600))
-		e.expect("a", "start", ocfSuccess)
+		e.expect("a", "start", harness.OCFSuccess)
 		assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb1), "the forged file is not a valid cache; the symlink case proves nothing")
 	})
 }
@@ -184,22 +184,22 @@ func TestNoSecretsLogged(t *testing.T) {
 		assert.Equal(t, code, res.Code, "%s: %s", action, res.Reason)
 		stderr.WriteString(res.Stderr)
 	}
-	run("validate-all", ocfSuccess)
-	run("start", ocfSuccess)
-	run("monitor", ocfSuccess, recurring)
-	run("monitor", ocfSuccess)
+	run("validate-all", harness.OCFSuccess)
+	run("start", harness.OCFSuccess)
+	run("monitor", harness.OCFSuccess, recurring)
+	run("monitor", harness.OCFSuccess)
 	// Failure paths print the SDK's whole error.
 	e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "ReplaceRoute"})
 	e.routeTo("b", rtb1, rtb2)
-	run("validate-all", ocfPerm)
-	run("start", ocfPerm)
+	run("validate-all", harness.OCFPerm)
+	run("start", harness.OCFPerm)
 	e.w.Emu.ClearDenies()
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
-	run("monitor", ocfGeneric, recurring, timeout(3*time.Second))
+	run("monitor", harness.OCFGeneric, recurring, timeout(3*time.Second))
 	e.w.Emu.ClearFaults()
-	run("start", ocfSuccess)
-	run("stop", ocfSuccess)
-	run("stop", ocfSuccess)
+	run("start", harness.OCFSuccess)
+	run("stop", harness.OCFSuccess)
+	run("stop", harness.OCFSuccess)
 
 	// The writes went through the assumed role's session credentials.
 	for _, l := range e.w.Emu.Log() {
@@ -227,7 +227,7 @@ func TestNoSecretsLogged(t *testing.T) {
 	logged, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	require.Contains(t, string(logged), "DEBUG", "HA_DEBUG wrote no debug line")
-	e.expect("a", "start", ocfSuccess) // leave an identity cache to scan
+	e.expect("a", "start", harness.OCFSuccess) // leave an identity cache to scan
 	cache, err := os.ReadFile(e.cachePath("a"))
 	require.NoError(t, err)
 	for _, s := range secrets {
@@ -330,15 +330,15 @@ func TestValidateAllNamesDeniedWrite(t *testing.T) {
 				if c.owner != "" {
 					e.routeTo(c.owner, rtb1, rtb2)
 				}
-				e.expect("a", "validate-all", ocfSuccess)
+				e.expect("a", "validate-all", harness.OCFSuccess)
 				c.deny.Principal = e.w.Node("a").AccessKeyID
 				e.w.Emu.Deny(c.deny)
 				before := e.w.Emu.Snapshot()
 				if c.want == nil {
-					res := e.expect("a", "validate-all", ocfSuccess)
+					res := e.expect("a", "validate-all", harness.OCFSuccess)
 					assert.Contains(t, res.Stderr, "not probed")
 				} else {
-					res := e.expect("a", "validate-all", ocfPerm)
+					res := e.expect("a", "validate-all", harness.OCFPerm)
 					for _, w := range c.want {
 						assert.Contains(t, res.Reason, w)
 					}
@@ -347,7 +347,7 @@ func TestValidateAllNamesDeniedWrite(t *testing.T) {
 				assert.Equal(t, before.ENIs, e.w.Emu.Snapshot().ENIs, "validate-all changed an ENI")
 				assert.False(t, e.hasVIP("a"))
 				// The other node is not denied.
-				e.expect("b", "validate-all", ocfSuccess)
+				e.expect("b", "validate-all", harness.OCFSuccess)
 			})
 		}()
 	}
@@ -385,17 +385,17 @@ func TestREADMEPolicySuffices(t *testing.T) {
 			for _, act := range []string{"ReplaceRoute", "CreateRoute"} {
 				e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act, RouteTableID: ec2emu.FixtureMainTable})
 			}
-			e.expect("a", "validate-all", ocfSuccess)
-			e.expect("a", "monitor", ocfNotRunning)
-			e.expect("a", "start", ocfSuccess)
-			e.expect("a", "monitor", ocfSuccess, recurring)
-			e.expect("a", "monitor", ocfSuccess)
-			e.expect("b", "validate-all", ocfSuccess)
-			e.expect("b", "start", ocfSuccess)
-			e.expect("a", "monitor", ocfNotRunning, recurring)
-			e.expect("a", "stop", ocfSuccess)
-			e.expect("b", "monitor", ocfSuccess, recurring)
-			e.expect("b", "stop", ocfSuccess)
+			e.expect("a", "validate-all", harness.OCFSuccess)
+			e.expect("a", "monitor", harness.OCFNotRunning)
+			e.expect("a", "start", harness.OCFSuccess)
+			e.expect("a", "monitor", harness.OCFSuccess, recurring)
+			e.expect("a", "monitor", harness.OCFSuccess)
+			e.expect("b", "validate-all", harness.OCFSuccess)
+			e.expect("b", "start", harness.OCFSuccess)
+			e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+			e.expect("a", "stop", harness.OCFSuccess)
+			e.expect("b", "monitor", harness.OCFSuccess, recurring)
+			e.expect("b", "stop", harness.OCFSuccess)
 			assert.Equal(t, "b", e.owner())
 			for _, l := range e.w.Emu.Log() {
 				assert.NotEqual(t, "UnauthorizedOperation", l.Code, "%s was refused", l.Action)
