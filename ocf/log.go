@@ -43,7 +43,7 @@ type Logger struct {
 // "agent(resource)", as ocf-shellfuncs tags its lines.
 func NewLogger(tag string, env *Env, stderr io.Writer) *Logger {
 	l := &Logger{tag: tag, debug: env.Debug(), stderr: stderr, file: env.Lookup("HA_LOGFILE"), now: time.Now}
-	if fac, ok := facilities[strings.ToLower(env.Lookup("HA_LOGFACILITY"))]; ok {
+	if fac, ok := facility(strings.ToLower(env.Lookup("HA_LOGFACILITY"))); ok {
 		// No syslog daemon is not an error: the lines still reach stderr.
 		if w, err := syslog.New(fac|syslog.LOG_INFO, tag); err == nil {
 			l.sys = w
@@ -52,11 +52,20 @@ func NewLogger(tag string, env *Env, stderr io.Writer) *Logger {
 	return l
 }
 
-var facilities = map[string]syslog.Priority{
-	"daemon": syslog.LOG_DAEMON, "user": syslog.LOG_USER, "local0": syslog.LOG_LOCAL0,
-	"local1": syslog.LOG_LOCAL1, "local2": syslog.LOG_LOCAL2, "local3": syslog.LOG_LOCAL3,
-	"local4": syslog.LOG_LOCAL4, "local5": syslog.LOG_LOCAL5, "local6": syslog.LOG_LOCAL6,
-	"local7": syslog.LOG_LOCAL7, "authpriv": syslog.LOG_AUTHPRIV,
+// facility maps HA_LOGFACILITY to a syslog facility; "none", empty or an
+// unknown name means no syslog.
+func facility(name string) (syslog.Priority, bool) {
+	switch name {
+	case "daemon":
+		return syslog.LOG_DAEMON, true
+	case "user":
+		return syslog.LOG_USER, true
+	case "authpriv":
+		return syslog.LOG_AUTHPRIV, true
+	case "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7":
+		return syslog.LOG_LOCAL0 + syslog.Priority(name[5]-'0')<<3, true
+	}
+	return 0, false
 }
 
 // Close releases the syslog connection.

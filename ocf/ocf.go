@@ -24,15 +24,25 @@ const (
 	NotRunning       ExitCode = 7 // OCF_NOT_RUNNING: cleanly stopped
 )
 
-var codeNames = map[ExitCode]string{
-	Success: "OCF_SUCCESS", ErrGeneric: "OCF_ERR_GENERIC", ErrArgs: "OCF_ERR_ARGS",
-	ErrUnimplemented: "OCF_ERR_UNIMPLEMENTED", ErrPerm: "OCF_ERR_PERM",
-	ErrInstalled: "OCF_ERR_INSTALLED", ErrConfigured: "OCF_ERR_CONFIGURED", NotRunning: "OCF_NOT_RUNNING",
-}
-
+// String is the code's name in the OCF specification.
 func (c ExitCode) String() string {
-	if n, ok := codeNames[c]; ok {
-		return n
+	switch c {
+	case Success:
+		return "OCF_SUCCESS"
+	case ErrGeneric:
+		return "OCF_ERR_GENERIC"
+	case ErrArgs:
+		return "OCF_ERR_ARGS"
+	case ErrUnimplemented:
+		return "OCF_ERR_UNIMPLEMENTED"
+	case ErrPerm:
+		return "OCF_ERR_PERM"
+	case ErrInstalled:
+		return "OCF_ERR_INSTALLED"
+	case ErrConfigured:
+		return "OCF_ERR_CONFIGURED"
+	case NotRunning:
+		return "OCF_NOT_RUNNING"
 	}
 	return fmt.Sprintf("exit code %d", int(c))
 }

@@ -53,8 +53,16 @@ type Agent struct {
 // Command is a subcommand outside the OCF actions, for humans.
 type Command func(ctx context.Context, args []string, env *Env, stdout, stderr io.Writer) ExitCode
 
-// Aliases Pacemaker and humans use for the same action.
-var actionAliases = map[string]string{"validate": "validate-all", "help": "usage"}
+// canonical maps the other names Pacemaker and humans use for an action.
+func canonical(name string) string {
+	switch name {
+	case "validate":
+		return "validate-all"
+	case "help":
+		return "usage"
+	}
+	return name
+}
 
 // Margin is how long before Pacemaker's own timeout an action gives up, so
 // that it exits with its own reason instead of being killed without one:
@@ -83,9 +91,7 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 		defer stop()
 		return cmd(ctx, args[2:], env, stdout, stderr)
 	}
-	if alias, ok := actionAliases[name]; ok {
-		name = alias
-	}
+	name = canonical(name)
 	switch name {
 	case "meta-data":
 		_, _ = stdout.Write(agent.MetaData())
