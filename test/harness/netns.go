@@ -69,6 +69,7 @@ type Netns struct {
 func NewNetns(t testing.TB) *Netns {
 	t.Helper()
 	RequireRoot(t)
+	removeOrphans()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	name := fmt.Sprintf("routeha-%d-%s", os.Getpid(), hex.EncodeToString(b))
@@ -93,6 +94,28 @@ func NewNetns(t testing.TB) *Netns {
 		t.Fatalf("lo up in %s: %v: %s", name, err, out)
 	}
 	return n
+}
+
+// removeOrphans deletes namespaces this harness named after a test process
+// that no longer runs (one killed before its cleanup could run), so that a
+// killed run leaves nothing behind for long. Only routeha-<pid>-<hex>
+// names whose pid is gone are touched.
+func removeOrphans() {
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var pid int
+		var suffix string
+		if n, _ := fmt.Sscanf(e.Name(), "routeha-%d-%s", &pid, &suffix); n != 2 || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue
+		}
+		_ = exec.Command("ip", "netns", "del", e.Name()).Run()
+	}
 }
 
 // Handle returns the namespace's handle (owned by the Netns; do not close).
