@@ -279,6 +279,11 @@ mount --bind "$dir/var/lib/pacemaker" /var/lib/pacemaker
 mount --bind "$dir/var/lib/corosync" /var/lib/corosync
 mount --bind "$dir/var/log/pacemaker" /var/log/pacemaker
 mount --bind "$dir/etc/corosync" /etc/corosync
+# crmsh logs to /var/log/crmsh: keep the node's crm out of the host's log.
+if [ -d /var/log/crmsh ]; then
+	mount -t tmpfs -o mode=0775 tmpfs /var/log/crmsh
+	chown hacluster:haclient /var/log/crmsh 2>/dev/null || true
+fi
 if [ -d "$dir/ocf" ]; then
 	mount -t overlay overlay -o "lowerdir=$dir/ocf:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
 fi

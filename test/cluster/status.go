@@ -241,7 +241,9 @@ func (n *Node) WaitFailure(ctx context.Context, id string) (*Failure, error) {
 // (crm ra info, pcs resource describe, crm_resource --validate) find them
 // while the host's /usr stays untouched.
 func AgentCommand(ctx context.Context, dir string, name string, args ...string) *exec.Cmd {
-	script := `mount --make-rprivate / && mount -t overlay overlay -o "lowerdir=$1:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d && shift && exec "$@"`
+	// crmsh logs to /var/log/crmsh: a tmpfs there, private to this mount
+	// namespace, keeps the tools from writing to the host's log.
+	script := `mount --make-rprivate / && mount -t overlay overlay -o "lowerdir=$1:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d && { [ ! -d /var/log/crmsh ] || mount -t tmpfs tmpfs /var/log/crmsh; } && shift && exec "$@"`
 	full := append([]string{"--mount", "--", "/bin/sh", "-c", script, "sh", dir, name}, args...)
 	cmd := exec.CommandContext(ctx, "unshare", full...)
 	cmd.WaitDelay = 5 * time.Second

@@ -72,7 +72,11 @@ func TestDeb(t *testing.T) {
 	assert.Equal(t, string(want), string(got))
 
 	// Pacemaker's tools find it where it belongs, without any overlay.
-	ra, code := runTool(exec.CommandContext(ctx, "crm", "ra", "info", agentName))
+	// In a mount namespace of its own with a private /var/log/crmsh, so
+	// that crmsh's log on the host stays as it was.
+	ra, code := runTool(exec.CommandContext(ctx, "unshare", "--mount", "--", "/bin/sh", "-c",
+		`mount --make-rprivate / && { [ ! -d /var/log/crmsh ] || mount -t tmpfs tmpfs /var/log/crmsh; } && exec "$@"`,
+		"sh", "crm", "ra", "info", agentName))
 	assert.Equal(t, 0, code, "crm ra info after dpkg -i:\n%s", ra)
 	assert.Contains(t, ra, "("+agentName+")")
 
