@@ -9,6 +9,9 @@ BIN         := bin/routeha
 MANPAGE     := bin/ocf_$(PROVIDER)_routeha.7
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w"
 export CGO_ENABLED := 0
+# sudo resets PATH to secure_path, which lacks Go's directory on a fresh
+# machine: add it (and GOPATH/bin, for staticcheck) for every recipe.
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
 .PHONY: all build deps test unit lint fuzz integration install uninstall clean man docs deb demo bench
 

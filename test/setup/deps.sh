@@ -2,6 +2,7 @@
 # Installs everything routeha's tests, demo and benchmarks need on a fresh
 # Debian machine. Idempotent: a second run checks and returns quickly.
 set -euo pipefail
+export PATH="$PATH:/usr/local/go/bin:${HOME:-/root}/go/bin"
 
 pkgs=(pacemaker corosync crmsh pcs resource-agents pacemaker-cli-utils
       libxml2-utils iproute2 iputils-ping procps util-linux awscli)
