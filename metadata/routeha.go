@@ -179,8 +179,8 @@ func routehaParams() []Param {
 		{
 			Name:      ParamProfile,
 			Shortdesc: "AWS shared config profile",
-			Longdesc:  "A profile from the AWS shared config and credentials files. The default is the SDK's default chain (environment, then the instance profile).",
-			Type:      String, DefaultDoc: "the SDK's default credential chain",
+			Longdesc:  "A profile from the AWS shared config and credentials files (~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE). It may hold static keys, role_arn with source_profile or credential_source, or credential_process; single sign-on and web identity are refused. The default is the keys in the environment, else AWS_PROFILE's profile or default, else the instance profile.",
+			Type:      String, DefaultDoc: "the default credential chain",
 		},
 		{
 			Name:      ParamEndpoint,

@@ -2,21 +2,27 @@ package awsec2
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/suzlab/routeha/internal/awsconf"
 )
 
 // Options say how to reach EC2.
@@ -38,27 +44,34 @@ type Options struct {
 	SessionName string
 	// Attempts, when set, records what the retries saw.
 	Attempts *Attempts
+	// Getenv reads the environment; nil means the process's own.
+	Getenv func(string) string
 }
 
 // NewClient builds an EC2 client whose retries (throttling, 5xx, timeouts,
 // dropped connections) go on until the caller's context ends, with
 // exponential back-off and jitter, and without the SDK's client-side retry
 // quota, which would give up early under sustained throttling.
-func NewClient(ctx context.Context, o Options) (*ec2.Client, error) {
-	attempt := o.AttemptTimeout
-	if attempt <= 0 {
-		attempt = 5 * time.Second
+//
+// The settings come from internal/awsconf rather than the SDK's config
+// package (see there why); nothing here makes a request: credentials are
+// fetched on the first call that needs them, within its context.
+func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	// The SDK's buildable client, so that a ca_bundle / AWS_CA_BUNDLE
-	// setting can still add its roots to the transport.
-	httpClient := awshttp.NewBuildableClient().
-		WithTimeout(attempt).
-		WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
-		WithTransportOptions(func(tr *http.Transport) {
-			tr.TLSHandshakeTimeout = attempt
-			tr.ResponseHeaderTimeout = attempt
-			tr.MaxIdleConnsPerHost = 64
-		})
+	settings, err := awsconf.Load(getenv, o.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if o.InstanceProfile {
+		settings.Credentials = awsconf.Credentials{Kind: awsconf.InstanceProfile}
+	}
+	httpClient, err := newHTTPClient(o.AttemptTimeout, settings.CABundle)
+	if err != nil {
+		return nil, err
+	}
 	retryer := func() aws.Retryer {
 		r := retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 1 << 20 // the context's deadline is the bound
@@ -70,38 +83,107 @@ func NewClient(ctx context.Context, o Options) (*ec2.Client, error) {
 		}
 		return r
 	}
-	loads := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
-		config.WithRetryer(retryer),
+	endpoints := func(service, override string) (*string, ec2.EndpointResolverOptions) {
+		opts := ec2.EndpointResolverOptions{}
+		if settings.UseFIPS {
+			opts.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
+		}
+		if settings.UseDualStack {
+			opts.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
+		}
+		if override == "" {
+			override = settings.Endpoint(service)
+		}
+		if override == "" {
+			return nil, opts
+		}
+		return aws.String(override), opts
 	}
-	if o.Region != "" {
-		loads = append(loads, config.WithRegion(o.Region))
-	}
-	if o.Profile != "" && !o.InstanceProfile {
-		loads = append(loads, config.WithSharedConfigProfile(o.Profile))
-	}
-	if o.InstanceProfile {
-		loads = append(loads, config.WithCredentialsProvider(aws.NewCredentialsCache(
-			ec2rolecreds.New(func(eo *ec2rolecreds.Options) { eo.Client = o.IMDS }))))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loads...)
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	if o.Role != "" {
-		// The STS client inherits the region and the STS endpoint
-		// (AWS_ENDPOINT_URL_STS), which aws-vpc-move-ip loses here.
-		stsClient := sts.NewFromConfig(cfg)
-		name := o.SessionName
+	// Assumed roles reach STS with the same region, endpoint settings,
+	// transport and retries as EC2 (aws-vpc-move-ip loses its region here).
+	assume := func(base aws.CredentialsProvider, role awsconf.Role) aws.CredentialsProvider {
+		endpoint, eo := endpoints("sts", "")
+		client := sts.New(sts.Options{
+			Region: o.Region, Credentials: base, HTTPClient: httpClient, Retryer: retryer(),
+			BaseEndpoint: endpoint, EndpointOptions: sts.EndpointResolverOptions(eo),
+		})
+		name := role.SessionName
+		if name == "" {
+			name = o.SessionName
+		}
 		if name == "" {
 			name = "routeha"
 		}
-		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, o.Role,
-			func(ao *stscreds.AssumeRoleOptions) { ao.RoleSessionName = name }))
+		return aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, role.ARN, func(ao *stscreds.AssumeRoleOptions) {
+			ao.RoleSessionName = name
+			if role.ExternalID != "" {
+				ao.ExternalID = aws.String(role.ExternalID)
+			}
+			if role.Duration > 0 {
+				ao.Duration = role.Duration
+			}
+		}))
 	}
-	return ec2.NewFromConfig(cfg, func(eo *ec2.Options) {
-		if o.Endpoint != "" {
-			eo.BaseEndpoint = aws.String(o.Endpoint)
-		}
+
+	var creds aws.CredentialsProvider
+	switch c := settings.Credentials; c.Kind {
+	case awsconf.Static:
+		creds = credentials.NewStaticCredentialsProvider(c.Keys.AccessKeyID, c.Keys.SecretAccessKey, c.Keys.SessionToken)
+	case awsconf.Process:
+		creds = aws.NewCredentialsCache(processcreds.NewProvider(c.Command))
+	default:
+		creds = aws.NewCredentialsCache(ec2rolecreds.New(func(eo *ec2rolecreds.Options) { eo.Client = o.IMDS }))
+	}
+	for _, role := range settings.Credentials.Roles {
+		creds = assume(creds, role)
+	}
+	if o.Role != "" {
+		creds = assume(creds, awsconf.Role{ARN: o.Role})
+	}
+
+	endpoint, eo := endpoints("ec2", o.Endpoint)
+	return ec2.New(ec2.Options{
+		Region:          o.Region,
+		Credentials:     creds,
+		HTTPClient:      httpClient,
+		Retryer:         retryer(),
+		BaseEndpoint:    endpoint,
+		EndpointOptions: eo,
 	}), nil
+}
+
+// newHTTPClient bounds every phase of one attempt, and trusts the extra
+// roots of a CA bundle (AWS_CA_BUNDLE or ca_bundle), for sites whose
+// proxy or VPC endpoint presents a private CA.
+func newHTTPClient(attempt time.Duration, caBundle string) (*awshttp.BuildableClient, error) {
+	if attempt <= 0 {
+		attempt = 5 * time.Second
+	}
+	var roots *x509.CertPool
+	if caBundle != "" {
+		pem, err := os.ReadFile(caBundle)
+		if err != nil {
+			return nil, fmt.Errorf("CA bundle: %w", err)
+		}
+		if roots, err = x509.SystemCertPool(); err != nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caBundle)
+		}
+	}
+	return awshttp.NewBuildableClient().
+		WithTimeout(attempt).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = attempt
+			tr.ResponseHeaderTimeout = attempt
+			tr.MaxIdleConnsPerHost = 64
+			if roots != nil {
+				if tr.TLSClientConfig == nil {
+					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+				}
+				tr.TLSClientConfig.RootCAs = roots
+			}
+		}), nil
 }

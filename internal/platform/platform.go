@@ -66,6 +66,7 @@ func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Sel
 		IMDS:            p.imds(cfg),
 		AttemptTimeout:  attemptTimeout(ctx),
 		SessionName:     "routeha-" + self.InstanceID,
+		Getenv:          p.getenv,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,115 @@
+package awsec2
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/internal/awsconf"
+	"github.com/suzlab/routeha/test/ec2emu"
+)
+
+// TestProfileRoleChainReachesEC2 runs a shared-config role chain (keys in
+// one profile, role_arn with source_profile in another, then
+// routing_table_role on top) against the emulator's STS stand-in, and
+// checks who the emulator saw at each step.
+func TestProfileRoleChainReachesEC2(t *testing.T) {
+	emu := ec2emu.New(nil)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	const opsRole = "arn:aws:iam::111111111111:role/ops"
+	const routesRole = "arn:aws:iam::222222222222:role/routes"
+
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	require.NoError(t, os.WriteFile(config, []byte(`
+[profile base]
+aws_access_key_id = AKIABASE
+aws_secret_access_key = base
+[profile ops]
+role_arn = `+opsRole+`
+source_profile = base
+external_id = ext-1
+duration_seconds = 1800
+[services emu]
+sts =
+  endpoint_url = `+srv.URL+`
+[profile ops]
+services = emu
+`), 0o600))
+	env := map[string]string{
+		"AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+		// Not used: a named profile wins over keys in the environment.
+		"AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env",
+	}
+	emu.SetRoleMode(routesRole)
+	client, err := NewClient(context.Background(), Options{
+		Region: ec2emu.DefaultRegion, Profile: "ops", Endpoint: srv.URL, Role: routesRole,
+		SessionName: "routeha-i-0test", AttemptTimeout: time.Second,
+		Getenv: func(k string) string { return env[k] },
+	})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = client.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	require.NoError(t, err)
+	// In role mode the emulator refuses route writes not made with the
+	// role's temporary credentials.
+	_, err = client.CreateRoute(ctx, &ec2.CreateRouteInput{
+		RouteTableId: ptr(ec2emu.FixtureRouteTable1), DestinationCidrBlock: ptr("198.51.100.0/24"), InstanceId: ptr(ec2emu.FixtureInstanceA),
+	})
+	require.NoError(t, err)
+
+	var assumes []ec2emu.LogEntry
+	var describe ec2emu.LogEntry
+	for _, e := range emu.Log() {
+		switch e.Action {
+		case "AssumeRole":
+			assumes = append(assumes, e)
+		case "DescribeRouteTables":
+			describe = e
+		}
+	}
+	require.Len(t, assumes, 2, "one AssumeRole per role, once per client")
+	assert.Equal(t, "AKIABASE", assumes[0].Principal, "the source profile's keys assume the profile's role")
+	assert.Equal(t, opsRole, assumes[0].Params["RoleArn"])
+	assert.Equal(t, "ext-1", assumes[0].Params["ExternalId"])
+	assert.Equal(t, "1800", assumes[0].Params["DurationSeconds"])
+	assert.Equal(t, "routeha-i-0test", assumes[0].Params["RoleSessionName"])
+	role, ok := emu.RoleOf(assumes[1].Principal)
+	require.True(t, ok, "routing_table_role is assumed with the profile role's credentials")
+	assert.Equal(t, opsRole, role)
+	assert.Equal(t, routesRole, assumes[1].Params["RoleArn"])
+	role, ok = emu.RoleOf(describe.Principal)
+	require.True(t, ok)
+	assert.Equal(t, routesRole, role, "EC2 is called as routing_table_role")
+}
+
+func TestUnsupportedProfileIsAConfigurationError(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	require.NoError(t, os.WriteFile(config, []byte("[profile corp]\nsso_session = corp\n"), 0o600))
+	env := map[string]string{"AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")}
+	_, err := NewClient(context.Background(), Options{Region: "eu-west-1", Profile: "corp", Getenv: func(k string) string { return env[k] }})
+	require.ErrorIs(t, err, awsconf.ErrUnsupported)
+	assert.Contains(t, err.Error(), "AWS configuration")
+}
+
+func TestCABundleMustHoldACertificate(t *testing.T) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "bundle.pem")
+	require.NoError(t, os.WriteFile(bundle, []byte("not a certificate\n"), 0o600))
+	env := map[string]string{"AWS_CA_BUNDLE": bundle, "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")}
+	_, err := NewClient(context.Background(), Options{Region: "eu-west-1", Getenv: func(k string) string { return env[k] }})
+	require.ErrorContains(t, err, "holds no PEM certificate")
+}
+
+func ptr(s string) *string { return &s }
