@@ -1,10 +1,12 @@
 package awsec2
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -68,10 +70,11 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 	if o.InstanceProfile {
 		settings.Credentials = awsconf.Credentials{Kind: awsconf.InstanceProfile}
 	}
-	httpClient, err := newHTTPClient(o.AttemptTimeout, settings.CABundle)
+	transport, err := newHTTPClient(o.AttemptTimeout, settings.CABundle)
 	if err != nil {
 		return nil, err
 	}
+	httpClient := detachedBody{next: transport}
 	retryer := func() aws.Retryer {
 		r := retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 1 << 20 // the context's deadline is the bound
@@ -186,4 +189,30 @@ func newHTTPClient(attempt time.Duration, caBundle string) (*awshttp.BuildableCl
 				tr.TLSClientConfig.RootCAs = roots
 			}
 		}), nil
+}
+
+// detachedBody is an HTTP client that gives the transport its own copy of
+// the request body. smithy-go closes the request's body as soon as the
+// response headers arrive; when the server answers quickly (a VPC endpoint,
+// the emulator), net/http's writer may not yet have made its last read of
+// the body, which then fails, and the writer closes the connection under
+// the response still being read: "use of closed network connection",
+// retried by the SDK, so one monitor made two requests. EC2 Query bodies
+// are a few kilobytes; copying them is cheap.
+type detachedBody struct{ next aws.HTTPClient }
+
+func (d detachedBody) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return d.next.Do(req)
+	}
+	b, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	_ = req.Body.Close()
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	req.ContentLength = int64(len(b))
+	return d.next.Do(req)
 }
