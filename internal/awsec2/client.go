@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,11 +71,6 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 	if o.InstanceProfile {
 		settings.Credentials = awsconf.Credentials{Kind: awsconf.InstanceProfile}
 	}
-	transport, err := newHTTPClient(o.AttemptTimeout, settings.CABundle)
-	if err != nil {
-		return nil, err
-	}
-	httpClient := detachedBody{next: transport}
 	retryer := func() aws.Retryer {
 		r := retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 1 << 20 // the context's deadline is the bound
@@ -102,6 +98,22 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 		}
 		return aws.String(override), opts
 	}
+	// A CA bundle matters only for HTTPS; parsing one costs more than the
+	// rest of a monitor, so an http:// endpoint (a local proxy, a test)
+	// does not pay for it.
+	caBundle := settings.CABundle
+	if ep, _ := endpoints("ec2", o.Endpoint); ep != nil && strings.HasPrefix(*ep, "http://") {
+		stsEP, _ := endpoints("sts", "")
+		usesSTS := o.Role != "" || len(settings.Credentials.Roles) > 0
+		if !usesSTS || (stsEP != nil && strings.HasPrefix(*stsEP, "http://")) {
+			caBundle = ""
+		}
+	}
+	transport, err := newHTTPClient(o.AttemptTimeout, caBundle)
+	if err != nil {
+		return nil, err
+	}
+	httpClient := detachedBody{next: transport}
 	// Assumed roles reach STS with the same region, endpoint settings,
 	// transport and retries as EC2 (aws-vpc-move-ip loses its region here).
 	assume := func(base aws.CredentialsProvider, role awsconf.Role) aws.CredentialsProvider {
@@ -155,9 +167,10 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 	}), nil
 }
 
-// newHTTPClient bounds every phase of one attempt, and trusts the extra
-// roots of a CA bundle (AWS_CA_BUNDLE or ca_bundle), for sites whose
-// proxy or VPC endpoint presents a private CA.
+// newHTTPClient bounds every phase of one attempt, and trusts the roots of
+// a CA bundle (AWS_CA_BUNDLE or ca_bundle), for sites whose proxy or VPC
+// endpoint presents a private CA. As in the AWS CLI and SDKs, the bundle
+// replaces the system's roots rather than adding to them.
 func newHTTPClient(attempt time.Duration, caBundle string) (*awshttp.BuildableClient, error) {
 	if attempt <= 0 {
 		attempt = 5 * time.Second
@@ -168,9 +181,7 @@ func newHTTPClient(attempt time.Duration, caBundle string) (*awshttp.BuildableCl
 		if err != nil {
 			return nil, fmt.Errorf("CA bundle: %w", err)
 		}
-		if roots, err = x509.SystemCertPool(); err != nil {
-			roots = x509.NewCertPool()
-		}
+		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caBundle)
 		}

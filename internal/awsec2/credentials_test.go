@@ -108,7 +108,16 @@ func TestCABundleMustHoldACertificate(t *testing.T) {
 	bundle := filepath.Join(dir, "bundle.pem")
 	require.NoError(t, os.WriteFile(bundle, []byte("not a certificate\n"), 0o600))
 	env := map[string]string{"AWS_CA_BUNDLE": bundle, "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")}
-	_, err := NewClient(context.Background(), Options{Region: "eu-west-1", Getenv: func(k string) string { return env[k] }})
+	getenv := func(k string) string { return env[k] }
+	_, err := NewClient(context.Background(), Options{Region: "eu-west-1", Getenv: getenv})
+	require.ErrorContains(t, err, "holds no PEM certificate", "AWS's own endpoints are HTTPS")
+
+	// An http:// endpoint never reads the bundle.
+	_, err = NewClient(context.Background(), Options{Region: "eu-west-1", Endpoint: "http://127.0.0.1:1", Getenv: getenv})
+	require.NoError(t, err)
+	// Unless a role is assumed at an HTTPS STS.
+	_, err = NewClient(context.Background(), Options{Region: "eu-west-1", Endpoint: "http://127.0.0.1:1",
+		Role: "arn:aws:iam::111111111111:role/r", Getenv: getenv})
 	require.ErrorContains(t, err, "holds no PEM certificate")
 }
 
