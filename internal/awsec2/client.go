@@ -193,6 +193,11 @@ func newHTTPClient(attempt time.Duration, caBundle string) (*awshttp.BuildableCl
 			tr.TLSHandshakeTimeout = attempt
 			tr.ResponseHeaderTimeout = attempt
 			tr.MaxIdleConnsPerHost = 64
+			// HTTP/1.1 only, as the AWS CLI: an action makes a request
+			// or two, and setting up the HTTP/2 transport cost more
+			// than a monitor's request itself.
+			tr.ForceAttemptHTTP2 = false
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 			if roots != nil {
 				if tr.TLSClientConfig == nil {
 					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
