@@ -129,7 +129,7 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 		if name == "" {
 			name = "routeha"
 		}
-		return aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, role.ARN, func(ao *stscreds.AssumeRoleOptions) {
+		return named("role "+role.ARN[strings.LastIndex(role.ARN, "/")+1:], aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, role.ARN, func(ao *stscreds.AssumeRoleOptions) {
 			ao.RoleSessionName = name
 			if role.ExternalID != "" {
 				ao.ExternalID = aws.String(role.ExternalID)
@@ -137,7 +137,7 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 			if role.Duration > 0 {
 				ao.Duration = role.Duration
 			}
-		}))
+		})))
 	}
 
 	var creds aws.CredentialsProvider
@@ -145,9 +145,9 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 	case awsconf.Static:
 		creds = credentials.NewStaticCredentialsProvider(c.Keys.AccessKeyID, c.Keys.SecretAccessKey, c.Keys.SessionToken)
 	case awsconf.Process:
-		creds = aws.NewCredentialsCache(processcreds.NewProvider(c.Command))
+		creds = named("credential_process", aws.NewCredentialsCache(processcreds.NewProvider(c.Command)))
 	default:
-		creds = aws.NewCredentialsCache(ec2rolecreds.New(func(eo *ec2rolecreds.Options) { eo.Client = o.IMDS }))
+		creds = named("the instance profile", aws.NewCredentialsCache(ec2rolecreds.New(func(eo *ec2rolecreds.Options) { eo.Client = o.IMDS })))
 	}
 	for _, role := range settings.Credentials.Roles {
 		creds = assume(creds, role)
@@ -231,4 +231,37 @@ func (d detachedBody) Do(req *http.Request) (*http.Response, error) {
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	req.ContentLength = int64(len(b))
 	return d.next.Do(req)
+}
+
+// CredentialsError is a failure to obtain credentials. It is kept apart
+// from the API call it stopped, so that the exit reason says "no
+// credentials from the instance profile (HTTP 404)" rather than
+// "DescribeRouteTables HTTP 404", which would send the operator to EC2.
+type CredentialsError struct {
+	Source string // "the instance profile", "role NAME", "credential_process"
+	Err    error
+}
+
+func (e *CredentialsError) Error() string {
+	return fmt.Sprintf("no AWS credentials from %s: %v", e.Source, e.Err)
+}
+
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// namedProvider marks its provider's failures as a CredentialsError.
+type namedProvider struct {
+	source string
+	next   aws.CredentialsProvider
+}
+
+func named(source string, next aws.CredentialsProvider) aws.CredentialsProvider {
+	return namedProvider{source: source, next: next}
+}
+
+func (n namedProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := n.next.Retrieve(ctx)
+	if err != nil {
+		return c, &CredentialsError{Source: n.source, Err: err}
+	}
+	return c, nil
 }

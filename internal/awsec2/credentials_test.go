@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/suzlab/routeha/agent"
 	"github.com/suzlab/routeha/internal/awsconf"
 	"github.com/suzlab/routeha/test/ec2emu"
 )
@@ -122,3 +123,25 @@ func TestCABundleMustHoldACertificate(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// A role that IAM refuses to assume is a denial of the role, named as
+// such, not of the EC2 call it stopped.
+func TestRefusedAssumeRoleIsNamed(t *testing.T) {
+	emu := ec2emu.New(nil)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	emu.Deny(ec2emu.Deny{Principal: "*", Action: "AssumeRole"})
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIABASE", "AWS_SECRET_ACCESS_KEY": "s",
+		"AWS_ENDPOINT_URL_STS": srv.URL, "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+	client, err := NewClient(context.Background(), Options{Region: ec2emu.DefaultRegion, Endpoint: srv.URL,
+		Role: "arn:aws:iam::222222222222:role/routes", Getenv: func(k string) string { return env[k] }})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = New(client).Tables(ctx, []string{ec2emu.FixtureRouteTable1})
+	var ae *agent.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, agent.KindDenied, ae.Kind)
+	assert.Equal(t, "no credentials from role routes (AccessDenied)", ae.Code)
+	assert.Zero(t, emu.Count("DescribeRouteTables"), "nothing unsigned reaches EC2")
+}

@@ -256,6 +256,20 @@ func isDryRunOK(err error) bool {
 
 // classify maps EC2's error codes onto what they mean for the agent.
 func classify(op string, err error) error {
+	if ce := innermostCredentialsError(err); ce != nil {
+		// The step of the credential chain that failed, with its own
+		// code or HTTP status; IAM refusing an AssumeRole is a denial.
+		cause := classify(op, ce.Err).(*agent.APIError)
+		kind := agent.KindOther
+		if cause.Kind == agent.KindDenied || cause.Kind == agent.KindTransient {
+			kind = cause.Kind
+		}
+		code := "no credentials from " + ce.Source
+		if cause.Code != "" {
+			code += " (" + cause.Code + ")"
+		}
+		return &agent.APIError{Kind: kind, Op: op, Code: code, Err: err}
+	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		// No EC2 error in the body: name the HTTP status, if there was one.
@@ -296,4 +310,19 @@ func classify(op string, err error) error {
 		kind = agent.KindTransient
 	}
 	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(ae.ErrorMessage())}
+}
+
+// innermostCredentialsError is the credential step nearest the cause: an
+// assumed role's source may itself have failed.
+func innermostCredentialsError(err error) *CredentialsError {
+	var found *CredentialsError
+	for err != nil {
+		var ce *CredentialsError
+		if !errors.As(err, &ce) {
+			break
+		}
+		found = ce
+		err = ce.Err
+	}
+	return found
 }

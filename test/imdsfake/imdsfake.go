@@ -33,6 +33,17 @@ type Config struct {
 	AZ         string      `json:"az"`
 	AccountID  string      `json:"accountId"`
 	Interfaces []Interface `json:"interfaces"`
+	// Role is the name of the instance profile's role; empty means the
+	// instance has no instance profile (IMDS answers 404, as EC2 does).
+	Role string `json:"role,omitempty"`
+}
+
+// RoleAccessKeyID is the access key id of the instance profile's
+// credentials that the server hands out for an instance: derived from the
+// instance id, so that the EC2 emulator's request log shows which node's
+// instance profile signed a request.
+func RoleAccessKeyID(instanceID string) string {
+	return "ASIAIMDS" + strings.ToUpper(strings.TrimPrefix(instanceID, "i-"))
 }
 
 // Fault describes an outage: Down answers every request with 503, or closes
@@ -254,8 +265,18 @@ func (s *Server) primary() Interface {
 	return Interface{}
 }
 
+// SetRole gives the instance an instance profile with this role name, or
+// takes it away ("").
+func (s *Server) SetRole(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Role = name
+}
+
 func (s *Server) lookup(path string) (string, bool) {
+	s.mu.Lock()
 	c := s.cfg
+	s.mu.Unlock()
 	p := s.primary()
 	switch path {
 	case "/latest/meta-data/instance-id":
@@ -276,6 +297,19 @@ func (s *Server) lookup(path string) (string, bool) {
 			lines = append(lines, i.MAC+"/")
 		}
 		return strings.Join(lines, "\n"), true
+	case "/latest/meta-data/iam/security-credentials", "/latest/meta-data/iam/security-credentials/":
+		return c.Role, c.Role != ""
+	case "/latest/meta-data/iam/security-credentials/" + c.Role:
+		if c.Role == "" {
+			return "", false
+		}
+		now := s.now().UTC()
+		b, _ := json.MarshalIndent(map[string]string{
+			"Code": "Success", "LastUpdated": now.Format(time.RFC3339), "Type": "AWS-HMAC",
+			"AccessKeyId": RoleAccessKeyID(c.InstanceID), "SecretAccessKey": "imds-secret-" + c.InstanceID,
+			"Token": "imds-token-" + c.InstanceID, "Expiration": now.Add(6 * time.Hour).Format(time.RFC3339),
+		}, "", "  ")
+		return string(b), true
 	case "/latest/dynamic/instance-identity/document":
 		doc := map[string]any{
 			"accountId": c.AccountID, "architecture": "x86_64", "availabilityZone": c.AZ,
