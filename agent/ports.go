@@ -161,6 +161,20 @@ func (e *APIError) Error() string {
 
 func (e *APIError) Unwrap() error { return e.Err }
 
+// ReasonError is an adapter's error that brings its own exit reason: for a
+// failure that only the adapter can explain in terms the operator can act
+// on (which parameter to set, say), where the agent's generic sentence
+// would hide the remedy. Reason is one sentence that fits the 127 bytes
+// Pacemaker keeps; Err is the whole story, for the log.
+type ReasonError struct {
+	Reason string
+	Err    error
+}
+
+func (e *ReasonError) Error() string { return e.Reason + ": " + e.Err.Error() }
+
+func (e *ReasonError) Unwrap() error { return e.Err }
+
 // KindOf returns the kind of an error, KindOther when it carries none.
 func KindOf(err error) ErrorKind {
 	var ae *APIError

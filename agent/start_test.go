@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -146,6 +147,23 @@ func TestStartIdentityFailure(t *testing.T) {
 	r := w.run("start", nil)
 	requireCode(t, ocf.ErrGeneric, r)
 	assert.Contains(t, r.reason, "instance metadata service")
+	assert.False(t, w.hasVIP())
+}
+
+// An identity adapter that explains its failure is quoted; one whose
+// fallback API refused is read like any API error (denied: 4).
+func TestStartIdentityFailureExplained(t *testing.T) {
+	w := newWorld(t, nodeA, newFakeRoutes(table(rtb1, &nodeB)))
+	w.adapters.id.err = &ReasonError{Reason: "set region to fix this", Err: errors.New("connection refused")}
+	r := w.run("start", nil)
+	requireCode(t, ocf.ErrGeneric, r)
+	assert.Equal(t, "set region to fix this", r.reason)
+
+	w.adapters.id.err = fmt.Errorf("IMDS failed: %w", &APIError{Kind: KindDenied, Op: "DescribeInstances", Code: "UnauthorizedOperation", Err: errors.New("no")})
+	r = w.run("start", nil)
+	requireCode(t, ocf.ErrPerm, r)
+	assert.Contains(t, r.reason, "identity")
+	assert.Contains(t, r.reason, "DescribeInstances UnauthorizedOperation")
 	assert.False(t, w.hasVIP())
 }
 

@@ -39,11 +39,15 @@ func New(api API) *Routes { return &Routes{api: api} }
 // Options.Attempts, so that errors say what the retries saw.
 func NewObserved(api API, attempts *Attempts) *Routes { return &Routes{api: api, attempts: attempts} }
 
+// fail classifies an error with what the adapter's retries saw.
+func (r *Routes) fail(op string, err error) error { return fail(r.attempts, op, err) }
+
 // fail classifies an error. One that ended in the deadline is explained
-// with the last answer the retries saw, whose code it takes: "throttled
-// until the deadline" is what the operator needs to read.
-func (r *Routes) fail(op string, err error) error {
-	explained, last := r.attempts.Explain(err)
+// with the last answer the retries saw (attempts may be nil), whose code
+// it takes: "throttled until the deadline" is what the operator needs to
+// read.
+func fail(attempts *Attempts, op string, err error) error {
+	explained, last := attempts.Explain(err)
 	ae := classify(op, explained).(*agent.APIError)
 	if last != nil {
 		ae.Kind = agent.KindTransient

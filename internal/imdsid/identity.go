@@ -1,6 +1,8 @@
 // Package imdsid is the identity adapter: who this instance is, from the
 // EC2 instance metadata service (IMDSv2), cached per resource so that a
-// steady-state monitor asks IMDS nothing.
+// steady-state monitor asks IMDS nothing. Where IMDS fails (sites that
+// disable it) on a Nitro instance, whose DMI asset tag names it, a
+// fallback (the EC2 API, wired by the caller) describes it instead.
 package imdsid
 
 import (
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
@@ -31,11 +34,32 @@ type Identity struct {
 	// id; a cache whose instance id differs from it is stale (an AMI
 	// made from this instance, say, or a moved root volume).
 	assetTag string
+	// region and describe are the fallback (WithFallback); describe nil:
+	// none.
+	region   string
+	describe Describe
 }
 
 // New returns the identity adapter.
 func New(client *imds.Client, cachePath, assetTag string) *Identity {
 	return &Identity{client: client, cachePath: cachePath, assetTag: assetTag}
+}
+
+// Describe builds this instance's identity from something other than IMDS
+// (the EC2 API's DescribeInstances), given the region to ask in and the
+// instance id, which only the instance itself knows.
+type Describe func(ctx context.Context, region, instanceID string) (agent.Self, error)
+
+// WithFallback returns a copy of id that, when IMDS fails on a Nitro
+// instance (one whose DMI asset tag holds its instance id), builds the
+// identity with describe in region instead, and caches it like one from
+// IMDS. region is the configured one, "" when unset: the fallback cannot
+// guess it (IMDS is what would have told it), so the error then says that
+// setting it lets routeha run without IMDS.
+func (id *Identity) WithFallback(region string, describe Describe) *Identity {
+	c := *id
+	c.region, c.describe = region, describe
+	return &c
 }
 
 var _ agent.Identity = (*Identity)(nil)
@@ -64,18 +88,76 @@ type cached struct {
 }
 
 // Self returns this instance's identity, from the cache when it is there
-// and still matches the hardware's asset tag, else from IMDS.
+// and still matches the hardware's asset tag, else from IMDS, else (IMDS
+// failing, a fallback set, the asset tag naming the instance) from the
+// fallback. IMDS comes first because it is local and free, and needs no
+// IAM permission.
 func (id *Identity) Self(ctx context.Context) (agent.Self, error) {
 	tag := readAssetTag(id.assetTag)
 	if s, ok := id.load(); ok && (tag == "" || tag == s.InstanceID) {
 		return s, nil
 	}
-	s, err := id.fetch(ctx)
+	imdsCtx := ctx
+	if tag != "" && id.region != "" && id.describe != nil {
+		// Only when a fallback could follow does IMDS get less than
+		// everything: without one, there is nothing to keep time for.
+		var cancel context.CancelFunc
+		imdsCtx, cancel = context.WithTimeout(ctx, imdsShare(ctx))
+		defer cancel()
+	}
+	s, err := id.fetch(imdsCtx)
 	if err != nil {
-		return agent.Self{}, err
+		return id.fallback(ctx, tag, err)
 	}
 	if tag != "" && tag != s.InstanceID {
 		return agent.Self{}, fmt.Errorf("IMDS says this is %s but the DMI asset tag says %s", s.InstanceID, tag)
+	}
+	id.store(s)
+	return s, nil
+}
+
+// noDeadlineShare bounds IMDS before a fallback when the caller set no
+// deadline (OCF actions always have one).
+const noDeadlineShare = 10 * time.Second
+
+// imdsShare is how much of what is left of the action IMDS may take when
+// a fallback could follow it: a third. A healthy IMDS answers in
+// milliseconds, so a third never slows it; one that is disabled, hung or
+// slow must not eat the whole action, because after it the fallback's
+// DescribeInstances and then the action's own work (start's reads, writes
+// and read-back, each retried until the deadline) still need time, and
+// those take more than IMDS ever should.
+func imdsShare(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl) / 3
+	}
+	return noDeadlineShare
+}
+
+// needRegion is the exit reason when IMDS failed on a Nitro instance and
+// only the region parameter is missing for the fallback (under the 127
+// bytes Pacemaker keeps).
+const needRegion = "the instance metadata service failed; setting region lets routeha run without it on this Nitro instance"
+
+// fallback answers for a failed IMDS: the IMDS error itself when there is
+// no fallback (no asset tag: not Nitro, or none wired), an error that
+// names the missing region parameter, or the fallback's identity, cached.
+func (id *Identity) fallback(ctx context.Context, tag string, imdsErr error) (agent.Self, error) {
+	switch {
+	case tag == "" || id.describe == nil:
+		return agent.Self{}, imdsErr
+	case id.region == "":
+		return agent.Self{}, &agent.ReasonError{Reason: needRegion,
+			Err: fmt.Errorf("IMDS failed and region is not set, so this instance (%s by its DMI asset tag) cannot describe itself through EC2 instead: %w", tag, imdsErr)}
+	case ctx.Err() != nil:
+		return agent.Self{}, imdsErr // no time left to try anything else
+	}
+	s, err := id.describe(ctx, id.region, tag)
+	if err != nil {
+		return agent.Self{}, fmt.Errorf("IMDS failed (%v), and describing %s in %s instead failed too: %w", imdsErr, tag, id.region, err)
+	}
+	if s.InstanceID != tag {
+		return agent.Self{}, fmt.Errorf("IMDS failed (%v), and describing %s in %s gave instance %q instead", imdsErr, tag, id.region, s.InstanceID)
 	}
 	id.store(s)
 	return s, nil

@@ -43,9 +43,22 @@ func (p *Platform) imds(cfg *agent.Config) *imds.Client {
 	})
 }
 
-// Identity returns the IMDS identity, cached per resource in HA_RSCTMP.
+// Identity returns the IMDS identity, cached per resource in HA_RSCTMP,
+// with one DescribeInstances in the configured region as the fallback for
+// a Nitro instance whose IMDS fails.
 func (p *Platform) Identity(cfg *agent.Config) agent.Identity {
-	return imdsid.New(p.imds(cfg), imdsid.CachePath(cfg.RscTmp, cfg.Resource), p.assetTag)
+	id := imdsid.New(p.imds(cfg), imdsid.CachePath(cfg.RscTmp, cfg.Resource), p.assetTag)
+	return id.WithFallback(cfg.Region, func(ctx context.Context, region, instanceID string) (agent.Self, error) {
+		// The instance's own credentials and account, never
+		// routing_table_role: that role is for the route tables' account
+		// (a shared VPC), which need not see this instance.
+		o := p.ec2Options(ctx, cfg, region)
+		client, err := awsec2.NewClient(ctx, o)
+		if err != nil {
+			return agent.Self{}, err
+		}
+		return awsec2.Instance(ctx, client, o.Attempts, region, instanceID)
+	})
 }
 
 // Routes returns the EC2 adapter, in the configured region or this
@@ -55,23 +68,29 @@ func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Sel
 	if region == "" {
 		region = self.Region
 	}
-	attempts := &awsec2.Attempts{}
-	client, err := awsec2.NewClient(ctx, awsec2.Options{
-		Attempts:        attempts,
+	o := p.ec2Options(ctx, cfg, region)
+	o.Role = cfg.Role
+	o.SessionName = "routeha-" + self.InstanceID
+	client, err := awsec2.NewClient(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return awsec2.NewObserved(client, o.Attempts), nil
+}
+
+// ec2Options are how this instance reaches EC2 with its own credentials
+// (no role), in region, recording what the retries see.
+func (p *Platform) ec2Options(ctx context.Context, cfg *agent.Config, region string) awsec2.Options {
+	return awsec2.Options{
+		Attempts:        &awsec2.Attempts{},
 		Region:          region,
 		Profile:         cfg.Profile,
 		Endpoint:        cfg.Endpoint,
 		InstanceProfile: cfg.AuthType == metadata.AuthRole,
-		Role:            cfg.Role,
 		IMDS:            p.imds(cfg),
 		AttemptTimeout:  attemptTimeout(ctx),
-		SessionName:     "routeha-" + self.InstanceID,
 		Getenv:          p.getenv,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return awsec2.NewObserved(client, attempts), nil
 }
 
 // VIP returns the netlink adapter.

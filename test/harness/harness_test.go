@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
+	"github.com/suzlab/routeha/internal/platform"
 	"github.com/suzlab/routeha/test/ec2emu"
 	"github.com/suzlab/routeha/test/harness"
 )
@@ -183,6 +185,28 @@ func TestWorldRunner(t *testing.T) {
 func TestExitReason(t *testing.T) {
 	assert.Equal(t, "b", harness.ExitReason("x\nocf-exit-reason:a\nocf-exit-reason: b \n"))
 	assert.Equal(t, "", harness.ExitReason("nothing"))
+}
+
+// With AssetTag set, the action reads it where routeha does, and only
+// the action: the host's file (or its absence) stays as it was.
+func TestRunnerAssetTag(t *testing.T) {
+	harness.RequireRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	ns := harness.NewNetns(t)
+	hostBefore, hostErr := os.ReadFile(platform.AssetTagPath)
+	r := &harness.Runner{Bin: "cat", Node: &harness.Node{Name: "x", NS: ns}, AssetTag: ec2emu.FixtureInstanceA}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := r.Run(ctx, platform.AssetTagPath, nil)
+	require.NoError(t, res.Err)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Equal(t, ec2emu.FixtureInstanceA+"\n", res.Stdout)
+
+	hostAfter, err := os.ReadFile(platform.AssetTagPath)
+	assert.Equal(t, hostErr == nil, err == nil, "the tag's existence on the host changed")
+	assert.Equal(t, string(hostBefore), string(hostAfter))
 }
 
 func TestRunnerTimeoutKills(t *testing.T) {

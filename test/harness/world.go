@@ -120,6 +120,10 @@ type Runner struct {
 	Resource string        // OCF_RESOURCE_INSTANCE
 	Timeout  time.Duration // OCF_RESKEY_CRM_meta_timeout (20 s when 0)
 	Interval time.Duration // OCF_RESKEY_CRM_meta_interval when non-zero
+	// AssetTag, when set, is what the DMI asset tag reads for the action,
+	// as on a Nitro instance: the action runs in a private mount namespace
+	// with a file bind-mounted over the tag (the host's stays as it is).
+	AssetTag string
 }
 
 // Result is the outcome of one agent action.
@@ -173,11 +177,20 @@ func (r *Runner) Env(params map[string]string) []string {
 // built from params; extraEnv entries (KEY=VALUE) are added last and win.
 // The process is killed when ctx ends.
 func (r *Runner) Run(ctx context.Context, action string, params map[string]string, extraEnv ...string) Result {
+	line := []string{r.Bin, action}
+	if r.AssetTag != "" {
+		var cleanup func()
+		var err error
+		if line, cleanup, err = withAssetTag(r.AssetTag, r.Bin, action); err != nil {
+			return Result{Code: -1, Err: err}
+		}
+		defer cleanup()
+	}
 	var cmd *exec.Cmd
 	if r.Node != nil {
-		cmd = r.Node.NS.Command(ctx, r.Bin, action)
+		cmd = r.Node.NS.Command(ctx, line[0], line[1:]...)
 	} else {
-		cmd = exec.CommandContext(ctx, r.Bin, action)
+		cmd = exec.CommandContext(ctx, line[0], line[1:]...)
 	}
 	cmd.Env = append(r.Env(params), extraEnv...)
 	var stdout, stderr bytes.Buffer

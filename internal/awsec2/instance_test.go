@@ -1,0 +1,151 @@
+package awsec2_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/agent"
+	"github.com/suzlab/routeha/internal/awsec2"
+	"github.com/suzlab/routeha/test/ec2emu"
+)
+
+// emulated starts the EC2 emulator in-process with st (the standard
+// fixture when nil) and returns it with a real SDK client pointed at it,
+// built by NewClient as the agent builds it, with credentials from the
+// environment and none of the host's shared files.
+func emulated(t *testing.T, st *ec2emu.State) (*ec2emu.Emulator, *ec2.Client, *awsec2.Attempts) {
+	t.Helper()
+	emu := ec2emu.New(st)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAROUTEHATEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ENDPOINT_URL_EC2", "")
+	attempts := &awsec2.Attempts{}
+	c, err := awsec2.NewClient(context.Background(), awsec2.Options{
+		Region: ec2emu.DefaultRegion, Endpoint: srv.URL, AttemptTimeout: time.Second, Attempts: attempts,
+	})
+	require.NoError(t, err)
+	return emu, c, attempts
+}
+
+// twoENIFixture gives instance A a second ENI at device index 1, listed
+// before its primary one.
+func twoENIFixture() *ec2emu.State {
+	st := ec2emu.StandardFixture()
+	st.ENIs = append([]ec2emu.ENI{{ID: "eni-0aaaaaaaaaaaaaaa2", Instance: ec2emu.FixtureInstanceA, DeviceIndex: 1,
+		MAC: "02:00:00:00:00:a2", PrivateIP: "10.0.1.11", Subnet: ec2emu.FixtureSubnetA}}, st.ENIs...)
+	return st
+}
+
+func TestInstanceFromTheEmulator(t *testing.T) {
+	emu, c, attempts := emulated(t, twoENIFixture())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := awsec2.Instance(ctx, c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+	require.NoError(t, err)
+	assert.Equal(t, agent.Self{
+		InstanceID: ec2emu.FixtureInstanceA, Region: ec2emu.DefaultRegion, AZ: ec2emu.FixtureAZA,
+		PrimaryENI: ec2emu.FixtureENIA, ENIs: []string{ec2emu.FixtureENIA, "eni-0aaaaaaaaaaaaaaa2"}, VPCID: ec2emu.FixtureVPC,
+	}, s)
+	assert.Equal(t, map[string]int{"DescribeInstances": 1}, emu.Counts(), "one request")
+	log := emu.Log()
+	require.Len(t, log, 1)
+	assert.Equal(t, ec2emu.FixtureInstanceA, log[0].Params["InstanceId.1"], "asks for this instance only")
+}
+
+func TestInstanceErrorsAreClassified(t *testing.T) {
+	t.Run("unknown instance", func(t *testing.T) {
+		_, c, attempts := emulated(t, nil)
+		_, err := awsec2.Instance(context.Background(), c, attempts, ec2emu.DefaultRegion, "i-0ffffffffffffff99")
+		require.Error(t, err)
+		var ae *agent.APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, "DescribeInstances", ae.Op)
+		assert.Equal(t, "InvalidInstanceID.NotFound", ae.Code)
+		assert.Equal(t, agent.KindBadTarget, ae.Kind)
+	})
+	t.Run("denied", func(t *testing.T) {
+		emu, c, attempts := emulated(t, nil)
+		emu.Deny(ec2emu.Deny{Principal: "*", Action: "DescribeInstances"})
+		_, err := awsec2.Instance(context.Background(), c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+		assert.Equal(t, agent.KindDenied, agent.KindOf(err), "%v", err)
+	})
+	t.Run("throttled, then answered", func(t *testing.T) {
+		emu, c, attempts := emulated(t, nil)
+		emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Action: "DescribeInstances", Count: 3})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		s, err := awsec2.Instance(ctx, c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+		require.NoError(t, err)
+		assert.Equal(t, ec2emu.FixtureENIA, s.PrimaryENI)
+		assert.Equal(t, 4, emu.Count("DescribeInstances"))
+	})
+	t.Run("throttled until the deadline", func(t *testing.T) {
+		emu, c, attempts := emulated(t, nil)
+		emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Action: "DescribeInstances"})
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		_, err := awsec2.Instance(ctx, c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+		var ae *agent.APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, agent.KindTransient, ae.Kind)
+		assert.Equal(t, "RequestLimitExceeded", ae.Code, "the last answer the retries saw")
+	})
+}
+
+// fakeInstances answers DescribeInstances with a canned output.
+type fakeInstances struct{ out *ec2.DescribeInstancesOutput }
+
+func (f fakeInstances) DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	return f.out, nil
+}
+
+func attached(id string, device, card int32) types.InstanceNetworkInterface {
+	return types.InstanceNetworkInterface{NetworkInterfaceId: aws.String(id), VpcId: aws.String("vpc-01234567"),
+		Attachment: &types.InstanceNetworkInterfaceAttachment{DeviceIndex: aws.Int32(device), NetworkCardIndex: aws.Int32(card)}}
+}
+
+func instanceOutput(id string, enis ...types.InstanceNetworkInterface) *ec2.DescribeInstancesOutput {
+	return &ec2.DescribeInstancesOutput{Reservations: []types.Reservation{{Instances: []types.Instance{{
+		InstanceId: aws.String(id), VpcId: aws.String("vpc-01234567"),
+		Placement:         &types.Placement{AvailabilityZone: aws.String("eu-west-1b")},
+		NetworkInterfaces: enis,
+	}}}}}
+}
+
+func TestInstanceENIsInDeviceOrder(t *testing.T) {
+	out := instanceOutput("i-0bbbbbbbbbbbbbbb2",
+		attached("eni-2", 2, 0), attached("eni-1c1", 1, 1), attached("eni-0", 0, 0), attached("eni-1", 1, 0),
+		types.InstanceNetworkInterface{NetworkInterfaceId: aws.String("eni-detached")})
+	s, err := awsec2.Instance(context.Background(), fakeInstances{out}, nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"eni-0", "eni-1", "eni-1c1", "eni-2"}, s.ENIs, "device order, then card; no unattached ENI")
+	assert.Equal(t, "eni-0", s.PrimaryENI)
+	assert.Equal(t, "eu-west-1b", s.AZ)
+	assert.Equal(t, "eu-west-1", s.Region, "the region asked in")
+}
+
+func TestInstanceAnswersThatAreNotEC2s(t *testing.T) {
+	for name, out := range map[string]*ec2.DescribeInstancesOutput{
+		"empty":             {},
+		"another instance":  instanceOutput("i-0ccccccccccccccc3", attached("eni-0", 0, 0)),
+		"no device 0":       instanceOutput("i-0bbbbbbbbbbbbbbb2", attached("eni-1", 1, 0)),
+		"device 0 on card1": instanceOutput("i-0bbbbbbbbbbbbbbb2", attached("eni-0", 0, 1)),
+	} {
+		_, err := awsec2.Instance(context.Background(), fakeInstances{out}, nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
+		assert.Equal(t, agent.KindUnreadable, agent.KindOf(err), "%s: %v", name, err)
+	}
+}
