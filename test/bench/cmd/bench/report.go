@@ -231,6 +231,13 @@ func steps() []string {
 	return s
 }
 
+func pct(part, whole time.Duration) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return 100 * float64(part) / float64(whole)
+}
+
 func fileSize(p string) int64 {
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -313,6 +320,10 @@ func renderReport(c config, m meta, samples []sample) string {
 
 	p("## Peak RSS and CPU time per action\n\n")
 	p("From wait4's rusage of the action's process: peak RSS is the largest of the process and the children it waited for (for aws-vpc-move-ip, in practice one `aws` CLI process); CPU is user + system time of the process and all its waited-for children. Median (max for RSS).\n\n")
+	if cl := g[key{agentFloor, floorEmpty, 1}]; cl.n() > 0 {
+		_, mx := cl.rss()
+		p("Every peak RSS here is an upper bound: Linux records, at exec, the peak of the address space the process leaves, and Go's os/exec starts the child in the benchmark driver's own address space (CLONE_VM), so the driver's RSS at that moment counts too. The empty Go program above, whose own RSS is about 1 MB, shows that floor: %s.\n\n", fmb(mx))
+	}
 	p("| action | tables | routeha peak RSS | routeha CPU | aws-vpc-move-ip peak RSS | aws-vpc-move-ip CPU |\n|---|---:|---|---|---|---|\n")
 	for _, st := range steps() {
 		for _, n := range c.tables {
@@ -324,6 +335,19 @@ func renderReport(c config, m meta, samples []sample) string {
 		}
 	}
 	p("\n")
+
+	if g[key{agentFloor, floorEmpty, 1}].n() > 0 {
+		p("## Where a monitor's time goes: process start and action\n\n")
+		p("Timed alternately, in the same namespace and the same way as above, after the cycles: an empty static Go program (`test/bench/cmd/empty`), `routeha meta-data` (the Go runtime's start and every package's initialisation, no action) and a recurring monitor with 1 table. Median, (min – max, number of runs).\n\n")
+		p("| process | wall clock | CPU | peak RSS |\n|---|---|---|---|\n")
+		for _, name := range []string{floorEmpty, floorMeta, floorMonitor} {
+			cl := g[key{agentFloor, name, 1}]
+			p("| %s | %s | %s | %s |\n", name, latencyCell(cl), cpuCell(cl), rssCell(cl))
+		}
+		e, m, mon := median(g[key{agentFloor, floorEmpty, 1}].wall()), median(g[key{agentFloor, floorMeta, 1}].wall()), median(g[key{agentFloor, floorMonitor, 1}].wall())
+		p("\nOf the monitor's median, %s (%.0f %%) is the start of any static Go process on this machine, %s (%.0f %%) the rest of routeha's start (runtime set-up of a larger binary, package initialisation), and %s (%.0f %%) the action itself (reading the VIP, the identity cache and the AWS settings, one signed DescribeRouteTables, the answer's decoding).\n\n",
+			fdur(e), pct(e, mon), fdur(m-e), pct(m-e, mon), fdur(mon-m), pct(mon-m, mon))
+	}
 
 	p("## Size on disk\n\n")
 	p("| | bytes |\n|---|---:|\n")

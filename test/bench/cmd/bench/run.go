@@ -294,6 +294,11 @@ func run(c config) error {
 			}
 		}
 	}
+	if c.emptyBin != "" {
+		if err := r.floor(); err != nil {
+			return err
+		}
+	}
 	if c.perfBin != "" {
 		if err := r.profile(); err != nil {
 			return err
@@ -360,4 +365,52 @@ func (r *runner) profile() error {
 		}
 	}
 	return nil
+}
+
+// Process-start floor: what a process costs before any action runs.
+const (
+	agentFloor   = "floor"
+	floorEmpty   = "empty static Go program"
+	floorMeta    = "routeha meta-data"
+	floorMonitor = "routeha monitor (1 table)"
+)
+
+// floor times, alternating, an empty static Go program, routeha
+// meta-data (the runtime's start and every package's initialisation, no
+// action) and a recurring monitor with one table, the same number of
+// times as the routeha cycles, so that the report can say how much of a
+// monitor is the action and how much the process.
+func (r *runner) floor() error {
+	if err := r.w.emu.SetState(benchState(1)); err != nil {
+		return err
+	}
+	rsctmp := filepath.Join(r.w.dir, "rsctmp-floor")
+	_ = os.RemoveAll(rsctmp)
+	if err := os.MkdirAll(rsctmp, 0o755); err != nil {
+		return err
+	}
+	start := step{Name: "start", Action: "start", Interval: -1, Timeout: 60000, Want: 0}
+	if _, out, err := r.runStep(agentRH, r.c.routeha, 1, start, rsctmp); err != nil {
+		return fmt.Errorf("%v\n%s", err, out)
+	}
+	runs := []struct {
+		name string
+		st   step
+		argv []string
+	}{
+		{floorEmpty, step{Name: floorEmpty, Interval: -1, Timeout: 30000, Want: 0}, []string{r.c.emptyBin}},
+		{floorMeta, step{Name: floorMeta, Interval: -1, Timeout: 30000, Want: 0}, []string{r.c.routeha, "meta-data"}},
+		{floorMonitor, step{Name: floorMonitor, Interval: 10000, Timeout: 30000, Want: 0}, []string{r.c.routeha, "monitor"}},
+	}
+	for i := 0; i < max(r.c.repsRH, 10); i++ {
+		for _, x := range runs {
+			s, out, err := r.runCmd(agentRH, 1, x.st, rsctmp, x.argv[0], x.argv[1:]...)
+			if err != nil {
+				return fmt.Errorf("%s: %v\n%s", x.name, err, out)
+			}
+			s.Agent, s.Step = agentFloor, x.name
+			r.samples = append(r.samples, s)
+		}
+	}
+	return removeVIP()
 }
