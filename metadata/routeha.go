@@ -167,7 +167,7 @@ func routehaParams() []Param {
 		{
 			Name:      ParamRegion,
 			Shortdesc: "AWS region",
-			Longdesc:  "The AWS region of the route tables. The default is this instance's region, from the instance metadata service.",
+			Longdesc:  "The AWS region of the route tables. The default is this instance's region, from the instance metadata service. Set it to let routeha start on a Nitro instance whose metadata service is disabled or down.",
 			Type:      String, DefaultDoc: "this instance's region (IMDS)",
 			Check: func(v string) error {
 				if !isRegion(v) {
