@@ -22,6 +22,7 @@ import (
 
 	"github.com/suzlab/routeha/test/ec2emu"
 	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/imdsfake"
 )
 
 // ---- files in HA_RSCTMP ----
@@ -159,14 +160,27 @@ var (
 // STS AssumeRole, session credentials), with debug logging to stderr and
 // HA_LOGFILE and a cold identity cache (so IMDS tokens are fetched), and on
 // a failure path; no secret access key, session token or IMDS token may
-// appear in stderr, the log file or the identity cache.
+// appear in stderr, the log file or the identity cache. It runs twice: with
+// the keys of the environment (auth_type=key) and with the instance
+// profile's credentials from IMDS (auth_type=role) under the assumed role.
 func TestNoSecretsLogged(t *testing.T) {
 	t.Parallel()
+	for _, authType := range []string{"key", "role"} {
+		t.Run("auth_type="+authType, func(t *testing.T) {
+			t.Parallel()
+			checkNoSecretsLogged(t, authType)
+		})
+	}
+}
+
+func checkNoSecretsLogged(t *testing.T, authType string) {
 	e := newEnv(t)
 	const role = "arn:aws:iam::123456789012:role/routeha"
 	e.w.Emu.SetRoleMode(role)
 	e.params["routing_table_role"] = role
+	e.params["auth_type"] = authType
 	a := e.w.Node("a")
+	a.IMDS.SetRole("routeha-node")
 	ec2 := serveCapture(t, a, e.w.Emu)
 	imds := serveCapture(t, a, a.IMDS)
 	logFile := filepath.Join(t.TempDir(), "ha-log")
@@ -223,6 +237,17 @@ func TestNoSecretsLogged(t *testing.T) {
 	}
 	require.NotZero(t, nIMDS, "no IMDS token was issued: the test checks nothing")
 	secrets = append(secrets, "routeha-test-secret-a") // AWS_SECRET_ACCESS_KEY from the harness
+	if authType == "role" {
+		// The instance profile's credentials, as the IMDS fake served them.
+		profileSecret, profileToken := "imds-secret-"+a.InstanceID, "imds-token-"+a.InstanceID
+		require.Contains(t, imds.all(), profileSecret, "the instance profile's credentials were never fetched: the test checks nothing")
+		secrets = append(secrets, profileSecret, profileToken)
+		for _, l := range e.w.Emu.Log() {
+			if l.Action == "AssumeRole" {
+				assert.Equal(t, imdsfake.RoleAccessKeyID(a.InstanceID), l.Principal, "the role is assumed with the instance profile")
+			}
+		}
+	}
 
 	logged, err := os.ReadFile(logFile)
 	require.NoError(t, err)
