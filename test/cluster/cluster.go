@@ -287,6 +287,7 @@ fi
 if [ -d "$dir/ocf" ]; then
 	mount -t overlay overlay -o "lowerdir=$dir/ocf:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
 fi
+` + hideAssetTag + `
 ip link set lo up
 set +e
 corosync -f &

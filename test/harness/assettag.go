@@ -58,3 +58,20 @@ func withAssetTag(tag, name string, args ...string) ([]string, func(), error) {
 	line := append([]string{"unshare", "--mount", "--", "/bin/sh", "-c", assetTagScript, "sh", dir, platform.AssetTagPath, name}, args...)
 	return line, cleanup, nil
 }
+
+// hideAssetTagScript runs "$@" with an empty file over the DMI asset tag,
+// where the action's namespace shows one (ip netns exec mounts a sysfs of
+// its own, which shows the hardware's).
+const hideAssetTagScript = `set -e
+mount --make-rprivate /
+if [ -e ` + platform.AssetTagPath + ` ]; then mount --bind /dev/null ` + platform.AssetTagPath + `; fi
+exec "$@"`
+
+// hostHasAssetTag reports whether this machine is a Nitro instance, whose
+// DMI asset tag names its own instance id: the agent would compare it with
+// the IMDS fake's instance and refuse the identity, so actions run with the
+// tag hidden unless a test sets one (Runner.AssetTag).
+func hostHasAssetTag() bool {
+	b, err := os.ReadFile(platform.AssetTagPath)
+	return err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "i-")
+}

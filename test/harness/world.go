@@ -178,6 +178,10 @@ func (r *Runner) Env(params map[string]string) []string {
 // The process is killed when ctx ends.
 func (r *Runner) Run(ctx context.Context, action string, params map[string]string, extraEnv ...string) Result {
 	line := []string{r.Bin, action}
+	if r.AssetTag == "" && hostHasAssetTag() {
+		// A Nitro host's tag names the host, not the emulated instance.
+		line = []string{"unshare", "--mount", "--", "/bin/sh", "-c", hideAssetTagScript, "sh", r.Bin, action}
+	}
 	if r.AssetTag != "" {
 		var cleanup func()
 		var err error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/suzlab/routeha/internal/platform"
 	"github.com/suzlab/routeha/test/ec2emu"
 	"github.com/suzlab/routeha/test/imdsfake"
 )
@@ -81,6 +82,14 @@ func setupNamespace() error {
 	// made / rprivate when it unshared it).
 	if err := syscall.Mount("sysfs", "/sys", "sysfs", 0, ""); err != nil {
 		return fmt.Errorf("mount sysfs: %w", err)
+	}
+	// On a Nitro host the DMI asset tag names the host's own instance, which
+	// routeha would compare with the IMDS fake's: an empty file over it,
+	// in this mount namespace only.
+	if _, err := os.Stat(platform.AssetTagPath); err == nil {
+		if err := syscall.Mount("/dev/null", platform.AssetTagPath, "", syscall.MS_BIND, ""); err != nil {
+			return fmt.Errorf("hide the DMI asset tag: %w", err)
+		}
 	}
 	b, err := os.ReadFile("/sys/class/net/eth0/address")
 	if err != nil || strings.TrimSpace(string(b)) != ec2emu.FixtureMACA {
