@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// Attempts remembers the last retryable error the SDK saw. When the
-// deadline ends a retry loop, the SDK reports only "context deadline
+// Attempts remembers the last retryable error the retries saw. When the
+// deadline ends a retry loop, all that is left is "context deadline
 // exceeded"; the operator needs to know what EC2 kept answering
 // (throttling, 503, a dropped connection) to act on it.
 type Attempts struct {
@@ -20,9 +17,15 @@ type Attempts struct {
 	retries int
 }
 
-// observe wraps a retryer so that every retried error is recorded.
-func (a *Attempts) observe(r aws.Retryer) aws.Retryer {
-	return &observedRetryer{Retryer: r, attempts: a}
+// record notes one retried error; a nil Attempts records nothing.
+func (a *Attempts) record(err error) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	a.last = err
+	a.retries++
+	a.mu.Unlock()
 }
 
 // Explain adds the last retried answer to an error that ended in the
@@ -38,26 +41,4 @@ func (a *Attempts) Explain(err error) (explained, last error) {
 		return err, nil
 	}
 	return fmt.Errorf("%w (after %d retries; last answer: %v)", err, a.retries, a.last), a.last
-}
-
-type observedRetryer struct {
-	aws.Retryer
-	attempts *Attempts
-}
-
-func (o *observedRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	o.attempts.mu.Lock()
-	o.attempts.last = err
-	o.attempts.retries++
-	o.attempts.mu.Unlock()
-	return o.Retryer.RetryDelay(attempt, err)
-}
-
-// GetAttemptToken and the other optional methods of aws.RetryerV2 are
-// forwarded when the wrapped retryer has them.
-func (o *observedRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
-	if v2, ok := o.Retryer.(aws.RetryerV2); ok {
-		return v2.GetAttemptToken(ctx)
-	}
-	return o.Retryer.GetInitialToken(), nil
 }

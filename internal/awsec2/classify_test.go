@@ -58,7 +58,7 @@ func TestClassifyDescribeRouteTablesErrors(t *testing.T) {
 			assert.Equal(t, "DescribeRouteTables", ae.Op)
 			assert.Equal(t, c.code, ae.Code)
 			assert.Contains(t, err.Error(), "m for "+c.code, "the service's message is kept")
-			assert.Equal(t, 1, h.n, "no retries here")
+			assert.Equal(t, 1, h.Calls(), "no retries here")
 		})
 	}
 }
@@ -97,8 +97,8 @@ func TestClassifyWriteErrors(t *testing.T) {
 			assert.Equal(t, c.kind, ae.Kind)
 			assert.Equal(t, op, ae.Op)
 			assert.Equal(t, c.code, ae.Code)
-			assert.Equal(t, op, h.form.Get("Action"))
-			assert.Equal(t, 1, h.n)
+			assert.Equal(t, op, h.Form().Get("Action"))
+			assert.Equal(t, 1, h.Calls())
 		})
 	}
 }
@@ -112,7 +112,7 @@ func TestDryRunOperationOnDryRunWriteIsSuccess(t *testing.T) {
 				Target: agent.Target{InstanceID: "i-0123abcd"}, Create: create, DryRun: true,
 			})
 			assert.NoError(t, err, "create=%v %s", create, dst)
-			assert.Equal(t, "true", h.form.Get("DryRun"), "the request is a dry run")
+			assert.Equal(t, "true", h.Form().Get("DryRun"), "the request is a dry run")
 		}
 	}
 }
@@ -135,7 +135,7 @@ func TestDryRunDeniedIsDenied(t *testing.T) {
 		Table: "rtb-0123abcd", Destination: netip.MustParsePrefix("192.0.2.10/32"), Target: agent.Target{ENI: "eni-0123abcd"}, DryRun: true,
 	})
 	assert.Equal(t, agent.KindDenied, apiErr(t, err).Kind)
-	assert.Equal(t, "true", h.form.Get("DryRun"))
+	assert.Equal(t, "true", h.Form().Get("DryRun"))
 }
 
 func TestDryRunSuccessWithoutDryRunOperation(t *testing.T) {

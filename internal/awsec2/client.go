@@ -1,29 +1,23 @@
 package awsec2
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/suzlab/routeha/internal/awsconf"
 )
@@ -52,14 +46,14 @@ type Options struct {
 }
 
 // NewClient builds an EC2 client whose retries (throttling, 5xx, timeouts,
-// dropped connections) go on until the caller's context ends, with
-// exponential back-off and jitter, and without the SDK's client-side retry
+// dropped connections) go on until the caller's context ends, with the SDK
+// standard retryer's jittered back-off, and without a client-side retry
 // quota, which would give up early under sustained throttling.
 //
 // The settings come from internal/awsconf rather than the SDK's config
 // package (see there why); nothing here makes a request: credentials are
 // fetched on the first call that needs them, within its context.
-func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
+func NewClient(_ context.Context, o Options) (*Client, error) {
 	getenv := o.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -71,57 +65,49 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 	if o.InstanceProfile {
 		settings.Credentials = awsconf.Credentials{Kind: awsconf.InstanceProfile}
 	}
-	retryer := func() aws.Retryer {
-		r := retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = 1 << 20 // the context's deadline is the bound
-			so.MaxBackoff = 2 * time.Second
-			so.RateLimiter = ratelimit.None
-		})
-		if o.Attempts != nil {
-			return o.Attempts.observe(r)
-		}
-		return r
-	}
-	endpoints := func(service, override string) (*string, ec2.EndpointResolverOptions) {
-		opts := ec2.EndpointResolverOptions{}
-		if settings.UseFIPS {
-			opts.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
-		}
-		if settings.UseDualStack {
-			opts.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
-		}
+	endpoint := func(service, override string) (string, error) {
 		if override == "" {
 			override = settings.Endpoint(service)
 		}
-		if override == "" {
-			return nil, opts
+		if override != "" {
+			u, err := url.Parse(override)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return "", fmt.Errorf("%s endpoint %q is not an http:// or https:// URL", service, override)
+			}
+			return override, nil
 		}
-		return aws.String(override), opts
+		return endpointFor(service, o.Region, settings.UseFIPS, settings.UseDualStack)
 	}
-	// A CA bundle matters only for HTTPS; parsing one costs more than the
-	// rest of a monitor, so an http:// endpoint (a local proxy, a test)
-	// does not pay for it.
-	caBundle := settings.CABundle
-	if ep, _ := endpoints("ec2", o.Endpoint); ep != nil && strings.HasPrefix(*ep, "http://") {
-		stsEP, _ := endpoints("sts", "")
-		usesSTS := o.Role != "" || len(settings.Credentials.Roles) > 0
-		if !usesSTS || (stsEP != nil && strings.HasPrefix(*stsEP, "http://")) {
-			caBundle = ""
-		}
-	}
-	transport, err := newHTTPClient(o.AttemptTimeout, caBundle)
+	ec2Endpoint, err := endpoint("ec2", o.Endpoint)
 	if err != nil {
 		return nil, err
 	}
-	httpClient := detachedBody{next: transport}
+	usesSTS := o.Role != "" || len(settings.Credentials.Roles) > 0
+	stsEndpoint := ""
+	if usesSTS {
+		if stsEndpoint, err = endpoint("sts", ""); err != nil {
+			return nil, err
+		}
+	}
+	// A CA bundle matters only for HTTPS; parsing one costs more than the
+	// rest of a monitor, so http:// endpoints (a local proxy, a test) do
+	// not pay for it.
+	caBundle := settings.CABundle
+	if strings.HasPrefix(ec2Endpoint, "http://") && (!usesSTS || strings.HasPrefix(stsEndpoint, "http://")) {
+		caBundle = ""
+	}
+	httpClient, err := newHTTPClient(o.AttemptTimeout, caBundle)
+	if err != nil {
+		return nil, err
+	}
+	signer := v4.NewSigner()
+	client := func(service, version, endpoint string, creds aws.CredentialsProvider) *Client {
+		return &Client{service: service, version: version, endpoint: endpoint, region: o.Region,
+			creds: creds, http: httpClient, signer: signer, attempts: o.Attempts}
+	}
 	// Assumed roles reach STS with the same region, endpoint settings,
 	// transport and retries as EC2 (aws-vpc-move-ip loses its region here).
 	assume := func(base aws.CredentialsProvider, role awsconf.Role) aws.CredentialsProvider {
-		endpoint, eo := endpoints("sts", "")
-		client := sts.New(sts.Options{
-			Region: o.Region, Credentials: base, HTTPClient: httpClient, Retryer: retryer(),
-			BaseEndpoint: endpoint, EndpointOptions: sts.EndpointResolverOptions(eo),
-		})
 		name := role.SessionName
 		if name == "" {
 			name = o.SessionName
@@ -129,15 +115,10 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 		if name == "" {
 			name = "routeha"
 		}
-		return named("role "+role.ARN[strings.LastIndex(role.ARN, "/")+1:], aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, role.ARN, func(ao *stscreds.AssumeRoleOptions) {
-			ao.RoleSessionName = name
-			if role.ExternalID != "" {
-				ao.ExternalID = aws.String(role.ExternalID)
-			}
-			if role.Duration > 0 {
-				ao.Duration = role.Duration
-			}
-		})))
+		return named("role "+role.ARN[strings.LastIndex(role.ARN, "/")+1:], aws.NewCredentialsCache(&assumeRole{
+			sts: client("sts", stsVersion, stsEndpoint, base), arn: role.ARN, sessionName: name,
+			externalID: role.ExternalID, duration: role.Duration,
+		}))
 	}
 
 	var creds aws.CredentialsProvider
@@ -155,82 +136,45 @@ func NewClient(_ context.Context, o Options) (*ec2.Client, error) {
 	if o.Role != "" {
 		creds = assume(creds, awsconf.Role{ARN: o.Role})
 	}
-
-	endpoint, eo := endpoints("ec2", o.Endpoint)
-	return ec2.New(ec2.Options{
-		Region:          o.Region,
-		Credentials:     creds,
-		HTTPClient:      httpClient,
-		Retryer:         retryer(),
-		BaseEndpoint:    endpoint,
-		EndpointOptions: eo,
-	}), nil
+	return client("ec2", ec2Version, ec2Endpoint, creds), nil
 }
 
 // newHTTPClient bounds every phase of one attempt, and trusts the roots of
 // a CA bundle (AWS_CA_BUNDLE or ca_bundle), for sites whose proxy or VPC
 // endpoint presents a private CA. As in the AWS CLI and SDKs, the bundle
 // replaces the system's roots rather than adding to them.
-func newHTTPClient(attempt time.Duration, caBundle string) (*awshttp.BuildableClient, error) {
+func newHTTPClient(attempt time.Duration, caBundle string) (*http.Client, error) {
 	if attempt <= 0 {
 		attempt = 5 * time.Second
 	}
-	var roots *x509.CertPool
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: attempt, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   attempt,
+		ResponseHeaderTimeout: attempt,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		// HTTP/1.1 only, as the AWS CLI: an action makes a request or
+		// two, and setting up the HTTP/2 transport cost more than a
+		// monitor's request itself.
+		ForceAttemptHTTP2: false,
+		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
+		TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
+	}
 	if caBundle != "" {
 		pem, err := os.ReadFile(caBundle)
 		if err != nil {
 			return nil, fmt.Errorf("CA bundle: %w", err)
 		}
-		roots = x509.NewCertPool()
+		roots := x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caBundle)
 		}
+		tr.TLSClientConfig.RootCAs = roots
 	}
-	return awshttp.NewBuildableClient().
-		WithTimeout(attempt).
-		WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
-		WithTransportOptions(func(tr *http.Transport) {
-			tr.TLSHandshakeTimeout = attempt
-			tr.ResponseHeaderTimeout = attempt
-			tr.MaxIdleConnsPerHost = 64
-			// HTTP/1.1 only, as the AWS CLI: an action makes a request
-			// or two, and setting up the HTTP/2 transport cost more
-			// than a monitor's request itself.
-			tr.ForceAttemptHTTP2 = false
-			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-			if roots != nil {
-				if tr.TLSClientConfig == nil {
-					tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-				}
-				tr.TLSClientConfig.RootCAs = roots
-			}
-		}), nil
-}
-
-// detachedBody is an HTTP client that gives the transport its own copy of
-// the request body. smithy-go closes the request's body as soon as the
-// response headers arrive; when the server answers quickly (a VPC endpoint,
-// the emulator), net/http's writer may not yet have made its last read of
-// the body, which then fails, and the writer closes the connection under
-// the response still being read: "use of closed network connection",
-// retried by the SDK, so one monitor made two requests. EC2 Query bodies
-// are a few kilobytes; copying them is cheap.
-type detachedBody struct{ next aws.HTTPClient }
-
-func (d detachedBody) Do(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return d.next.Do(req)
-	}
-	b, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
-	}
-	_ = req.Body.Close()
-	req = req.Clone(req.Context())
-	req.Body = io.NopCloser(bytes.NewReader(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	req.ContentLength = int64(len(b))
-	return d.next.Do(req)
+	return &http.Client{Transport: tr, Timeout: attempt}, nil
 }
 
 // CredentialsError is a failure to obtain credentials. It is kept apart

@@ -3,12 +3,12 @@ package awsec2
 import (
 	"context"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -60,13 +60,13 @@ services = emu
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = client.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	routes := New(client)
+	_, err = routes.Tables(ctx, []string{ec2emu.FixtureRouteTable1})
 	require.NoError(t, err)
 	// In role mode the emulator refuses route writes not made with the
 	// role's temporary credentials.
-	_, err = client.CreateRoute(ctx, &ec2.CreateRouteInput{
-		RouteTableId: ptr(ec2emu.FixtureRouteTable1), DestinationCidrBlock: ptr("198.51.100.0/24"), InstanceId: ptr(ec2emu.FixtureInstanceA),
-	})
+	err = routes.Write(ctx, agent.Write{Table: ec2emu.FixtureRouteTable1, Create: true,
+		Destination: netip.MustParsePrefix("198.51.100.0/24"), Target: agent.Target{InstanceID: ec2emu.FixtureInstanceA}})
 	require.NoError(t, err)
 
 	var assumes []ec2emu.LogEntry
@@ -121,8 +121,6 @@ func TestCABundleMustHoldACertificate(t *testing.T) {
 		Role: "arn:aws:iam::111111111111:role/r", Getenv: getenv})
 	require.ErrorContains(t, err, "holds no PEM certificate")
 }
-
-func ptr(s string) *string { return &s }
 
 // A role that IAM refuses to assume is a denial of the role, named as
 // such, not of the EC2 call it stopped.

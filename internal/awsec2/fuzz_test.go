@@ -1,19 +1,12 @@
 package awsec2_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"net/netip"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,53 +14,11 @@ import (
 	"github.com/suzlab/routeha/internal/awsec2"
 )
 
-// cannedHTTP answers every request with one status and body, and keeps
-// the form of the last request.
-type cannedHTTP struct {
-	status int
-	body   []byte
-
-	mu   sync.Mutex
-	form url.Values
-	n    int
-}
-
-func (c *cannedHTTP) Do(req *http.Request) (*http.Response, error) {
-	var form url.Values
-	if req.Body != nil {
-		b, _ := io.ReadAll(req.Body)
-		form, _ = url.ParseQuery(string(b))
-	}
-	c.mu.Lock()
-	c.form = form
-	c.n++
-	c.mu.Unlock()
-	return &http.Response{
-		StatusCode:    c.status,
-		Status:        http.StatusText(c.status),
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": []string{"text/xml;charset=UTF-8"}},
-		Body:          io.NopCloser(bytes.NewReader(c.body)),
-		ContentLength: int64(len(c.body)),
-		Request:       req,
-	}, nil
-}
-
-// newRoutes returns the adapter over a real aws-sdk-go-v2 EC2 client whose
-// HTTP client answers with status and body, without retries.
-func newRoutes(status int, body []byte) (*awsec2.Routes, *cannedHTTP) {
-	h := &cannedHTTP{status: status, body: body}
-	client := ec2.New(ec2.Options{
-		Region:     "eu-west-1",
-		HTTPClient: h,
-		Retryer:    aws.NopRetryer{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", Source: "test"}, nil
-		}),
-	})
-	return awsec2.New(client), h
+// newRoutes returns the adapter over an EC2 client whose HTTP client
+// answers with status and body, without retries.
+func newRoutes(status int, body []byte) (*awsec2.Routes, *awsec2.CannedHTTP) {
+	h := awsec2.NewCannedHTTP(status, body)
+	return awsec2.New(awsec2.NewCannedClient(h)), h
 }
 
 const describeOK = `<?xml version="1.0" encoding="UTF-8"?>
@@ -105,9 +56,9 @@ func TestDescribeRouteTablesConverts(t *testing.T) {
 	r, h := newRoutes(200, []byte(describeOK))
 	tables, err := r.Tables(context.Background(), []string{"rtb-0123abcd", "rtb-4567abcd"})
 	require.NoError(t, err)
-	assert.Equal(t, "DescribeRouteTables", h.form.Get("Action"))
-	assert.Equal(t, "rtb-0123abcd", h.form.Get("RouteTableId.1"))
-	assert.Equal(t, "rtb-4567abcd", h.form.Get("RouteTableId.2"))
+	assert.Equal(t, "DescribeRouteTables", h.Form().Get("Action"))
+	assert.Equal(t, "rtb-0123abcd", h.Form().Get("RouteTableId.1"))
+	assert.Equal(t, "rtb-4567abcd", h.Form().Get("RouteTableId.2"))
 	require.Len(t, tables, 2)
 	t0 := tables[0]
 	assert.Equal(t, "rtb-0123abcd", t0.ID)
@@ -141,8 +92,8 @@ func FuzzDescribeRouteTables(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		tables, err := r.Tables(ctx, []string{"rtb-0123abcd"})
-		if h.n != 1 {
-			t.Fatalf("%d HTTP attempts, want 1", h.n)
+		if h.Calls() != 1 {
+			t.Fatalf("%d HTTP attempts, want 1", h.Calls())
 		}
 		if err != nil {
 			if tables != nil {

@@ -3,19 +3,11 @@ package awsec2
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/suzlab/routeha/agent"
 )
-
-// InstancesAPI is the part of *ec2.Client that Instance uses.
-type InstancesAPI interface {
-	DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
-}
 
 // Instance describes one instance in one DescribeInstances request and
 // returns it as the identity IMDS would have given: its AZ, VPC, ENIs in
@@ -25,16 +17,16 @@ type InstancesAPI interface {
 // it (on Nitro, from the DMI asset tag), and the region, which is not in
 // the answer, is the one the client was built for. attempts is the
 // client's Options.Attempts, or nil.
-func Instance(ctx context.Context, api InstancesAPI, attempts *Attempts, region, instanceID string) (agent.Self, error) {
+func Instance(ctx context.Context, api *Client, attempts *Attempts, region, instanceID string) (agent.Self, error) {
 	const op = "DescribeInstances"
-	out, err := api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
-	if err != nil {
+	var out describeInstancesResponse
+	if err := api.call(ctx, op, listParams(url.Values{}, "InstanceId", []string{instanceID}), &out); err != nil {
 		return agent.Self{}, fail(attempts, op, err)
 	}
-	var found []types.Instance
+	var found []xmlInstance
 	for _, r := range out.Reservations {
 		for _, in := range r.Instances {
-			if aws.ToString(in.InstanceId) == instanceID {
+			if in.ID == instanceID {
 				found = append(found, in)
 			}
 		}
@@ -50,25 +42,21 @@ func Instance(ctx context.Context, api InstancesAPI, attempts *Attempts, region,
 
 // selfOf reads an instance the way imdsid reads IMDS, so that the two
 // sources give the same agent.Self for the same instance.
-func selfOf(in types.Instance, region string) (agent.Self, error) {
+func selfOf(in xmlInstance, region string) (agent.Self, error) {
 	const op = "DescribeInstances"
-	s := agent.Self{InstanceID: aws.ToString(in.InstanceId), Region: region, VPCID: aws.ToString(in.VpcId)}
-	if in.Placement != nil {
-		s.AZ = aws.ToString(in.Placement.AvailabilityZone)
-	}
+	s := agent.Self{InstanceID: in.ID, Region: region, VPCID: in.VPCID, AZ: in.AZ}
 	type eni struct {
 		id           string
 		device, card int32
 		vpc          string
 	}
 	var enis []eni
-	for _, n := range in.NetworkInterfaces {
+	for _, n := range in.ENIs {
 		a := n.Attachment
-		if n.NetworkInterfaceId == nil || a == nil || a.DeviceIndex == nil {
+		if n.ID == "" || a == nil || a.DeviceIndex == nil {
 			continue // without an attachment no route reaches the instance through it
 		}
-		enis = append(enis, eni{id: *n.NetworkInterfaceId, device: *a.DeviceIndex,
-			card: aws.ToInt32(a.NetworkCardIndex), vpc: aws.ToString(n.VpcId)})
+		enis = append(enis, eni{id: n.ID, device: *a.DeviceIndex, card: a.NetworkCardIndex, vpc: n.VPCID})
 	}
 	// IMDS lists ENIs by device number; card index breaks ties on
 	// instances with several network cards.

@@ -2,14 +2,13 @@ package awsec2_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,10 +18,10 @@ import (
 )
 
 // emulated starts the EC2 emulator in-process with st (the standard
-// fixture when nil) and returns it with a real SDK client pointed at it,
+// fixture when nil) and returns it with a client pointed at it,
 // built by NewClient as the agent builds it, with credentials from the
 // environment and none of the host's shared files.
-func emulated(t *testing.T, st *ec2emu.State) (*ec2emu.Emulator, *ec2.Client, *awsec2.Attempts) {
+func emulated(t *testing.T, st *ec2emu.State) (*ec2emu.Emulator, *awsec2.Client, *awsec2.Attempts) {
 	t.Helper()
 	emu := ec2emu.New(st)
 	srv := httptest.NewServer(emu)
@@ -106,31 +105,36 @@ func TestInstanceErrorsAreClassified(t *testing.T) {
 	})
 }
 
-// fakeInstances answers DescribeInstances with a canned output.
-type fakeInstances struct{ out *ec2.DescribeInstancesOutput }
-
-func (f fakeInstances) DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
-	return f.out, nil
+// attached is an ENI of a DescribeInstances answer, attached at a device
+// and card index.
+func attached(id string, device, card int32) string {
+	return fmt.Sprintf(`<item><networkInterfaceId>%s</networkInterfaceId><vpcId>vpc-01234567</vpcId>`+
+		`<attachment><attachmentId>eni-attach-1</attachmentId><deviceIndex>%d</deviceIndex><networkCardIndex>%d</networkCardIndex></attachment></item>`,
+		id, device, card)
 }
 
-func attached(id string, device, card int32) types.InstanceNetworkInterface {
-	return types.InstanceNetworkInterface{NetworkInterfaceId: aws.String(id), VpcId: aws.String("vpc-01234567"),
-		Attachment: &types.InstanceNetworkInterfaceAttachment{DeviceIndex: aws.Int32(device), NetworkCardIndex: aws.Int32(card)}}
+// instanceAnswer is a DescribeInstances answer for one instance in
+// eu-west-1b with the given ENIs.
+func instanceAnswer(id string, enis ...string) string {
+	return `<?xml version="1.0" encoding="UTF-8"?>
+<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId>
+<reservationSet><item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item>
+<instanceId>` + id + `</instanceId><vpcId>vpc-01234567</vpcId>
+<placement><availabilityZone>eu-west-1b</availabilityZone><tenancy>default</tenancy></placement>
+<instanceState><code>16</code><name>running</name></instanceState>
+<networkInterfaceSet>` + strings.Join(enis, "") + `</networkInterfaceSet>
+</item></instancesSet></item></reservationSet></DescribeInstancesResponse>`
 }
 
-func instanceOutput(id string, enis ...types.InstanceNetworkInterface) *ec2.DescribeInstancesOutput {
-	return &ec2.DescribeInstancesOutput{Reservations: []types.Reservation{{Instances: []types.Instance{{
-		InstanceId: aws.String(id), VpcId: aws.String("vpc-01234567"),
-		Placement:         &types.Placement{AvailabilityZone: aws.String("eu-west-1b")},
-		NetworkInterfaces: enis,
-	}}}}}
+func cannedInstance(body string) *awsec2.Client {
+	return awsec2.NewCannedClient(awsec2.NewCannedHTTP(200, []byte(body)))
 }
 
 func TestInstanceENIsInDeviceOrder(t *testing.T) {
-	out := instanceOutput("i-0bbbbbbbbbbbbbbb2",
+	out := instanceAnswer("i-0bbbbbbbbbbbbbbb2",
 		attached("eni-2", 2, 0), attached("eni-1c1", 1, 1), attached("eni-0", 0, 0), attached("eni-1", 1, 0),
-		types.InstanceNetworkInterface{NetworkInterfaceId: aws.String("eni-detached")})
-	s, err := awsec2.Instance(context.Background(), fakeInstances{out}, nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
+		"<item><networkInterfaceId>eni-detached</networkInterfaceId></item>")
+	s, err := awsec2.Instance(context.Background(), cannedInstance(out), nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"eni-0", "eni-1", "eni-1c1", "eni-2"}, s.ENIs, "device order, then card; no unattached ENI")
 	assert.Equal(t, "eni-0", s.PrimaryENI)
@@ -139,13 +143,13 @@ func TestInstanceENIsInDeviceOrder(t *testing.T) {
 }
 
 func TestInstanceAnswersThatAreNotEC2s(t *testing.T) {
-	for name, out := range map[string]*ec2.DescribeInstancesOutput{
-		"empty":             {},
-		"another instance":  instanceOutput("i-0ccccccccccccccc3", attached("eni-0", 0, 0)),
-		"no device 0":       instanceOutput("i-0bbbbbbbbbbbbbbb2", attached("eni-1", 1, 0)),
-		"device 0 on card1": instanceOutput("i-0bbbbbbbbbbbbbbb2", attached("eni-0", 0, 1)),
+	for name, out := range map[string]string{
+		"empty":             `<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>`,
+		"another instance":  instanceAnswer("i-0ccccccccccccccc3", attached("eni-0", 0, 0)),
+		"no device 0":       instanceAnswer("i-0bbbbbbbbbbbbbbb2", attached("eni-1", 1, 0)),
+		"device 0 on card1": instanceAnswer("i-0bbbbbbbbbbbbbbb2", attached("eni-0", 0, 1)),
 	} {
-		_, err := awsec2.Instance(context.Background(), fakeInstances{out}, nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
+		_, err := awsec2.Instance(context.Background(), cannedInstance(out), nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
 		assert.Equal(t, agent.KindUnreadable, agent.KindOf(err), "%s: %v", name, err)
 	}
 }

@@ -1,5 +1,6 @@
 // Package awsec2 is the EC2 adapter: route tables, routes and the
-// source/destination check through aws-sdk-go-v2.
+// source/destination check, over a Query-protocol client of its own (see
+// Client) with aws-sdk-go-v2's credential providers and signer.
 package awsec2
 
 import (
@@ -7,37 +8,35 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/suzlab/routeha/agent"
 )
 
-// API is the part of *ec2.Client the adapter uses.
-type API interface {
-	DescribeRouteTables(context.Context, *ec2.DescribeRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
-	CreateRoute(context.Context, *ec2.CreateRouteInput, ...func(*ec2.Options)) (*ec2.CreateRouteOutput, error)
-	ReplaceRoute(context.Context, *ec2.ReplaceRouteInput, ...func(*ec2.Options)) (*ec2.ReplaceRouteOutput, error)
-	DescribeNetworkInterfaces(context.Context, *ec2.DescribeNetworkInterfacesInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
-	ModifyNetworkInterfaceAttribute(context.Context, *ec2.ModifyNetworkInterfaceAttributeInput, ...func(*ec2.Options)) (*ec2.ModifyNetworkInterfaceAttributeOutput, error)
-}
-
 // Routes implements agent.Routes over the EC2 API.
 type Routes struct {
-	api      API
+	api      *Client
 	attempts *Attempts
 }
 
 // New returns the adapter over an EC2 client.
-func New(api API) *Routes { return &Routes{api: api} }
+func New(api *Client) *Routes { return &Routes{api: api} }
 
 // NewObserved returns the adapter over a client built with
 // Options.Attempts, so that errors say what the retries saw.
-func NewObserved(api API, attempts *Attempts) *Routes { return &Routes{api: api, attempts: attempts} }
+func NewObserved(api *Client, attempts *Attempts) *Routes {
+	return &Routes{api: api, attempts: attempts}
+}
+
+// listParams numbers a list parameter: RouteTableId.1, RouteTableId.2, ...
+func listParams(p url.Values, name string, values []string) url.Values {
+	for i, v := range values {
+		p.Set(name+"."+strconv.Itoa(i+1), v)
+	}
+	return p
+}
 
 // fail classifies an error with what the adapter's retries saw.
 func (r *Routes) fail(op string, err error) error { return fail(r.attempts, op, err) }
@@ -81,8 +80,8 @@ var _ agent.Routes = (*Routes)(nil)
 
 // Tables describes all tables in one DescribeRouteTables request.
 func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error) {
-	out, err := r.api.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: ids})
-	if err != nil {
+	var out describeRouteTablesResponse
+	if err := r.api.call(ctx, "DescribeRouteTables", listParams(url.Values{}, "RouteTableId", ids), &out); err != nil {
 		return nil, r.fail("DescribeRouteTables", err)
 	}
 	tables := make([]agent.Table, 0, len(out.RouteTables))
@@ -114,14 +113,14 @@ func missingIDs(ids []string, tables []agent.Table) []string {
 	return missing
 }
 
-func convertTable(t types.RouteTable) agent.Table {
-	at := agent.Table{ID: aws.ToString(t.RouteTableId), VPCID: aws.ToString(t.VpcId)}
+func convertTable(t xmlRouteTable) agent.Table {
+	at := agent.Table{ID: t.ID, VPCID: t.VPCID}
 	for _, a := range t.Associations {
-		if aws.ToBool(a.Main) {
+		if a.Main {
 			at.Main = true
 		}
-		if a.SubnetId != nil {
-			at.Subnets = append(at.Subnets, *a.SubnetId)
+		if a.SubnetID != "" {
+			at.Subnets = append(at.Subnets, a.SubnetID)
 		}
 	}
 	for _, rt := range t.Routes {
@@ -131,15 +130,15 @@ func convertTable(t types.RouteTable) agent.Table {
 		}
 		ar := agent.Route{
 			Destination: dst,
-			InstanceID:  aws.ToString(rt.InstanceId),
-			ENI:         aws.ToString(rt.NetworkInterfaceId),
-			Blackhole:   rt.State == types.RouteStateBlackhole,
+			InstanceID:  rt.InstanceID,
+			ENI:         rt.ENI,
+			Blackhole:   rt.State == "blackhole",
 		}
-		for _, g := range []*string{rt.GatewayId, rt.NatGatewayId, rt.TransitGatewayId,
-			rt.VpcPeeringConnectionId, rt.EgressOnlyInternetGatewayId, rt.LocalGatewayId,
-			rt.CarrierGatewayId, rt.CoreNetworkArn} {
-			if g != nil && *g != "" {
-				ar.Gateway = *g
+		for _, g := range []string{rt.GatewayID, rt.NatGatewayID, rt.TransitGatewayID,
+			rt.VPCPeeringConnectionID, rt.EgressOnlyInternetGatewayID, rt.LocalGatewayID,
+			rt.CarrierGatewayID, rt.CoreNetworkARN} {
+			if g != "" {
+				ar.Gateway = g
 				break
 			}
 		}
@@ -148,10 +147,10 @@ func convertTable(t types.RouteTable) agent.Table {
 	return at
 }
 
-func destination(rt types.Route) (netip.Prefix, bool) {
-	s := aws.ToString(rt.DestinationCidrBlock)
+func destination(rt xmlRoute) (netip.Prefix, bool) {
+	s := rt.DestinationCIDR
 	if s == "" {
-		s = aws.ToString(rt.DestinationIpv6CidrBlock)
+		s = rt.DestinationIPv6CIDR
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
@@ -162,33 +161,27 @@ func destination(rt types.Route) (netip.Prefix, bool) {
 
 // Write creates or replaces one route.
 func (r *Routes) Write(ctx context.Context, w agent.Write) error {
-	var v4, v6 *string
+	p := url.Values{}
+	p.Set("RouteTableId", w.Table)
 	if w.Destination.Addr().Is4() {
-		v4 = aws.String(w.Destination.String())
+		p.Set("DestinationCidrBlock", w.Destination.String())
 	} else {
-		v6 = aws.String(w.Destination.String())
+		p.Set("DestinationIpv6CidrBlock", w.Destination.String())
 	}
-	target := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return aws.String(s)
+	if w.Target.InstanceID != "" {
+		p.Set("InstanceId", w.Target.InstanceID)
 	}
-	dry := aws.Bool(w.DryRun)
-	var err error
+	if w.Target.ENI != "" {
+		p.Set("NetworkInterfaceId", w.Target.ENI)
+	}
+	if w.DryRun {
+		p.Set("DryRun", "true")
+	}
 	op := "ReplaceRoute"
 	if w.Create {
 		op = "CreateRoute"
-		_, err = r.api.CreateRoute(ctx, &ec2.CreateRouteInput{
-			RouteTableId: aws.String(w.Table), DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6,
-			InstanceId: target(w.Target.InstanceID), NetworkInterfaceId: target(w.Target.ENI), DryRun: dry,
-		})
-	} else {
-		_, err = r.api.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
-			RouteTableId: aws.String(w.Table), DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6,
-			InstanceId: target(w.Target.InstanceID), NetworkInterfaceId: target(w.Target.ENI), DryRun: dry,
-		})
 	}
+	err := r.api.call(ctx, op, p, nil)
 	if w.DryRun && isDryRunOK(err) {
 		return nil
 	}
@@ -198,52 +191,54 @@ func (r *Routes) Write(ctx context.Context, w agent.Write) error {
 	return nil
 }
 
-// VPCTables describes every route table of a VPC.
+// VPCTables describes every route table of a VPC, page by page.
 func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, error) {
 	var tables []agent.Table
-	p := ec2.NewDescribeRouteTablesPaginator(r.api, &ec2.DescribeRouteTablesInput{
-		Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
+	next := ""
+	for {
+		p := url.Values{}
+		p.Set("Filter.1.Name", "vpc-id")
+		p.Set("Filter.1.Value.1", vpcID)
+		if next != "" {
+			p.Set("NextToken", next)
+		}
+		var out describeRouteTablesResponse
+		if err := r.api.call(ctx, "DescribeRouteTables", p, &out); err != nil {
 			return nil, r.fail("DescribeRouteTables", err)
 		}
 		for _, t := range out.RouteTables {
 			tables = append(tables, convertTable(t))
 		}
+		if out.NextToken == "" || out.NextToken == next {
+			return tables, nil
+		}
+		next = out.NextToken
 	}
-	return tables, nil
 }
 
 // Interfaces describes network interfaces.
 func (r *Routes) Interfaces(ctx context.Context, ids []string) ([]agent.Interface, error) {
-	out, err := r.api.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
-	if err != nil {
+	var out describeNetworkInterfacesResponse
+	if err := r.api.call(ctx, "DescribeNetworkInterfaces", listParams(url.Values{}, "NetworkInterfaceId", ids), &out); err != nil {
 		return nil, r.fail("DescribeNetworkInterfaces", err)
 	}
-	ifs := make([]agent.Interface, 0, len(out.NetworkInterfaces))
-	for _, n := range out.NetworkInterfaces {
-		i := agent.Interface{
-			ID:              aws.ToString(n.NetworkInterfaceId),
-			AZ:              aws.ToString(n.AvailabilityZone),
-			SourceDestCheck: aws.ToBool(n.SourceDestCheck),
-		}
-		if n.Attachment != nil {
-			i.InstanceID = aws.ToString(n.Attachment.InstanceId)
-		}
-		ifs = append(ifs, i)
+	ifs := make([]agent.Interface, 0, len(out.Interfaces))
+	for _, n := range out.Interfaces {
+		ifs = append(ifs, agent.Interface{ID: n.ID, AZ: n.AZ, SourceDestCheck: n.SourceDestCheck,
+			InstanceID: n.Attachment.InstanceID})
 	}
 	return ifs, nil
 }
 
 // SetSourceDestCheck sets the check on an ENI.
 func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error {
-	_, err := r.api.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
-		NetworkInterfaceId: aws.String(eni),
-		SourceDestCheck:    &types.AttributeBooleanValue{Value: aws.Bool(enabled)},
-		DryRun:             aws.Bool(dryRun),
-	})
+	p := url.Values{}
+	p.Set("NetworkInterfaceId", eni)
+	p.Set("SourceDestCheck.Value", strconv.FormatBool(enabled))
+	if dryRun {
+		p.Set("DryRun", "true")
+	}
+	err := r.api.call(ctx, "ModifyNetworkInterfaceAttribute", p, nil)
 	if dryRun && isDryRunOK(err) {
 		return nil
 	}
@@ -254,8 +249,8 @@ func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dr
 }
 
 func isDryRunOK(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "DryRunOperation"
+	var re *ResponseError
+	return errors.As(err, &re) && re.Code == "DryRunOperation"
 }
 
 // classify maps EC2's error codes onto what they mean for the agent.
@@ -274,25 +269,25 @@ func classify(op string, err error) error {
 		}
 		return &agent.APIError{Kind: kind, Op: op, Code: code, Err: err}
 	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
+	var re *ResponseError
+	if !errors.As(err, &re) || re.Code == "" {
 		// No EC2 error in the body: name the HTTP status, if there was one.
 		code := ""
 		var st interface{ HTTPStatusCode() int }
-		if errors.As(err, &st) && st.HTTPStatusCode() != 0 {
+		switch {
+		case re != nil:
+			code = fmt.Sprintf("HTTP %d", re.Status)
+		case errors.As(err, &st) && st.HTTPStatusCode() != 0:
 			code = fmt.Sprintf("HTTP %d", st.HTTPStatusCode())
 		}
-		var de *smithy.DeserializationError
-		if errors.As(err, &de) {
-			if code != "" {
-				code += ", not an EC2 response"
-			}
+		if re != nil && re.Unreadable() {
+			code += ", not an EC2 response"
 			return &agent.APIError{Kind: agent.KindUnreadable, Op: op, Code: code,
 				Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
 		}
 		return &agent.APIError{Kind: agent.KindTransient, Op: op, Code: code, Err: err}
 	}
-	code := ae.ErrorCode()
+	code, message := re.Code, re.Message
 	kind := agent.KindOther
 	switch {
 	case strings.HasPrefix(code, "InvalidRouteTableID.") || strings.HasPrefix(code, "InvalidRouteTableId."):
@@ -305,7 +300,7 @@ func classify(op string, err error) error {
 	case code == "InvalidRoute.NotFound",
 		// ReplaceRoute on a missing route: "There is no route defined for
 		// '192.0.2.10/32' in the route table. Use CreateRoute instead."
-		code == "InvalidParameterValue" && strings.Contains(ae.ErrorMessage(), "no route defined"):
+		code == "InvalidParameterValue" && strings.Contains(message, "no route defined"):
 		kind = agent.KindRouteNotFound
 	case strings.HasPrefix(code, "InvalidInstanceID") || strings.HasPrefix(code, "InvalidNetworkInterfaceID"):
 		kind = agent.KindBadTarget
@@ -313,7 +308,7 @@ func classify(op string, err error) error {
 		code == "InternalError" || code == "Unavailable" || code == "ServiceUnavailable" || code == "InternalFailure":
 		kind = agent.KindTransient
 	}
-	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(ae.ErrorMessage())}
+	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(message)}
 }
 
 // innermostCredentialsError is the credential step nearest the cause: an

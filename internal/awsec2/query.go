@@ -1,0 +1,291 @@
+package awsec2
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// HTTPDoer sends one HTTP request; *http.Client is one.
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Client speaks the AWS Query protocol, which EC2 and STS share: a
+// form-encoded POST of Action, Version and the parameters, signed with
+// Signature Version 4, answered in XML.
+//
+// routeha makes one or two of these calls per action, in a new process
+// each time. aws-sdk-go-v2's service clients build a middleware stack, an
+// endpoint rule engine and schema tables for every process; on a small
+// virtual machine that was a fifth of a monitor. The calls routeha needs
+// are few and their shapes stable, so they are written out here. The
+// credential providers and the signer stay the SDK's.
+type Client struct {
+	service  string // signing name and endpoint prefix: "ec2", "sts"
+	version  string // API version: "2016-11-15", "2011-06-15"
+	endpoint string // scheme://host[:port][/path]
+	region   string
+	creds    aws.CredentialsProvider
+	http     HTTPDoer
+	signer   *v4.Signer
+	attempts *Attempts
+	// backoff is the wait before retry number attempt (1, 2, ...) after
+	// err; nil: jitterBackoff.
+	backoff func(attempt int, err error) time.Duration
+	// maxAttempts bounds the attempts of a call; 0: the context does.
+	maxAttempts int
+}
+
+const (
+	ec2Version = "2016-11-15"
+	stsVersion = "2011-06-15"
+	// maxBackoff caps the wait between two attempts; the action's
+	// deadline, not a count, ends the retries.
+	maxBackoff = 2 * time.Second
+)
+
+// jitterBackoff is the wait of the SDK standard retryer before retry
+// number attempt (1, 2, ...): a random part of 1 s (throttling) or 50 ms
+// (anything else) doubled at each retry, capped at maxBackoff.
+func jitterBackoff(attempt int, err error) time.Duration {
+	base := 50 * time.Millisecond
+	var re *ResponseError
+	if errors.As(err, &re) && throttleCode(re.Code) {
+		base = time.Second
+	}
+	d := maxBackoff
+	if attempt < 16 && base<<(attempt-1) < maxBackoff {
+		d = base << (attempt - 1)
+	}
+	return time.Duration(rand.Float64() * float64(d))
+}
+
+// call makes one API call and decodes a successful answer into out (nil:
+// the body is only checked to be XML). Retryable failures are retried,
+// after a jittered back-off, until ctx ends.
+func (c *Client) call(ctx context.Context, action string, params url.Values, out any) error {
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("Action", action)
+	params.Set("Version", c.version)
+	body := params.Encode()
+	backoff := c.backoff
+	if backoff == nil {
+		backoff = jitterBackoff
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.once(ctx, action, body, out)
+		if err == nil || ctx.Err() != nil || !retryable(err) || attempt == c.maxAttempts {
+			return err
+		}
+		c.attempts.record(err)
+		wait := time.NewTimer(backoff(attempt, err))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return fmt.Errorf("%s: %w", action, ctx.Err())
+		case <-wait.C:
+		}
+	}
+}
+
+// once is one attempt.
+func (c *Client) once(ctx context.Context, action, body string, out any) error {
+	creds, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	req.Header.Set("User-Agent", "routeha")
+	sum := sha256.Sum256([]byte(body))
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), c.service, c.region, time.Now().UTC()); err != nil {
+		return fmt.Errorf("%s: signing: %w", action, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &TransportError{Op: action, Err: err}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	// Answers are small (50 route tables are about 60 KB); a larger one is
+	// not an answer to these calls.
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return &TransportError{Op: action, Err: fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return responseError(action, resp, raw)
+	}
+	if out == nil {
+		out = &struct{}{}
+	}
+	if err := xml.Unmarshal(raw, out); err != nil {
+		return &ResponseError{Op: action, Status: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid"),
+			Err: fmt.Errorf("the answer is not XML: %w", err)}
+	}
+	return nil
+}
+
+// ResponseError is an answer other than success. Code and Message are the
+// service's error when the body carries one (EC2's <Response><Errors>, or
+// STS's <ErrorResponse>); otherwise Code is empty and Err says why the body
+// could not be read as one.
+type ResponseError struct {
+	Op        string
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+	Err       error
+}
+
+func (e *ResponseError) Error() string {
+	switch {
+	case e.Code != "":
+		return fmt.Sprintf("%s: HTTP %d: %s: %s (request %s)", e.Op, e.Status, e.Code, e.Message, e.RequestID)
+	case e.Err != nil:
+		return fmt.Sprintf("%s: HTTP %d: %v", e.Op, e.Status, e.Err)
+	}
+	return fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
+}
+
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// Unreadable is true when the body was not the service's XML.
+func (e *ResponseError) Unreadable() bool { return e.Code == "" && e.Err != nil }
+
+// TransportError is a request that got no complete answer: refused,
+// reset, timed out, cut short.
+type TransportError struct {
+	Op  string
+	Err error
+}
+
+func (e *TransportError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// errorBody holds both Query error shapes: EC2's
+// <Response><Errors><Error>...</Error></Errors><RequestID/></Response> and
+// STS's <ErrorResponse><Error>...</Error><RequestId/></ErrorResponse>.
+type errorBody struct {
+	XMLName   xml.Name
+	EC2       []errorDetail `xml:"Errors>Error"`
+	STS       []errorDetail `xml:"Error"`
+	RequestID string        `xml:"RequestID"`
+	STSID     string        `xml:"RequestId"`
+}
+
+type errorDetail struct {
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+func responseError(op string, resp *http.Response, raw []byte) *ResponseError {
+	e := &ResponseError{Op: op, Status: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid")}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		e.Err = errors.New("empty body")
+		return e
+	}
+	var b errorBody
+	if err := xml.Unmarshal(raw, &b); err != nil {
+		e.Err = fmt.Errorf("the body is not XML: %w", err)
+		return e
+	}
+	details := append(b.EC2, b.STS...)
+	if len(details) == 0 || details[0].Code == "" {
+		e.Err = fmt.Errorf("an XML body without an error code (<%s>)", b.XMLName.Local)
+		return e
+	}
+	e.Code, e.Message = details[0].Code, details[0].Message
+	if id := b.RequestID + b.STSID; id != "" {
+		e.RequestID = id
+	}
+	return e
+}
+
+// throttleCode says whether an error code is one of throttling, as the
+// SDK's standard retryer lists them.
+func throttleCode(code string) bool {
+	switch code {
+	case "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+		"TooManyRequestsException", "ProvisionedThroughputExceededException",
+		"TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+		"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+		"EC2ThrottledException":
+		return true
+	}
+	return false
+}
+
+// retryableCode says whether an error code is retried whatever the HTTP
+// status: throttling and transient failures.
+func retryableCode(code string) bool {
+	switch code {
+	case "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
+		"Unavailable", "ServiceUnavailable", "IDPCommunicationError":
+		return true
+	}
+	return throttleCode(code)
+}
+
+// retryable says whether another attempt may succeed: throttling, 5xx,
+// 429, and a request that got no answer, except for TLS certificate
+// failures, which no retry mends. A credential step is retried on the same
+// terms as the call it serves (the instance profile's IMDS may be
+// restarting); a refusal is final.
+func retryable(err error) bool {
+	var ce *CredentialsError
+	if errors.As(err, &ce) {
+		return retryable(ce.Err)
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		if retryableCode(re.Code) {
+			return true
+		}
+		switch re.Status {
+		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		var unknownCA x509.UnknownAuthorityError
+		var hostname x509.HostnameError
+		var invalid x509.CertificateInvalidError
+		var verify *tls.CertificateVerificationError
+		return !errors.As(err, &unknownCA) && !errors.As(err, &hostname) &&
+			!errors.As(err, &invalid) && !errors.As(err, &verify)
+	}
+	// The SDK's own providers (instance profile, credential_process)
+	// report HTTP statuses and connection failures in their own types.
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		s := status.HTTPStatusCode()
+		return s == http.StatusTooManyRequests || s >= 500
+	}
+	var op interface{ Timeout() bool }
+	return errors.As(err, &op)
+}

@@ -1,0 +1,170 @@
+package awsec2
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/suzlab/routeha/agent"
+)
+
+// A Query request as EC2 expects it: a signed form POST naming the action
+// and the API version.
+func TestRequestIsASignedQueryPost(t *testing.T) {
+	var req *http.Request
+	var body string
+	r := newTestClient(t, func(w http.ResponseWriter, rq *http.Request) {
+		b, _ := io.ReadAll(rq.Body)
+		req, body = rq, string(b)
+		_, _ = w.Write([]byte(describeOK))
+	})
+	_, err := r.Tables(context.Background(), []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"})
+	require.NoError(t, err)
+	assert.Equal(t, http.MethodPost, req.Method)
+	assert.Equal(t, "/", req.URL.Path)
+	assert.Equal(t, "application/x-www-form-urlencoded; charset=utf-8", req.Header.Get("Content-Type"))
+	assert.Equal(t, "Action=DescribeRouteTables&RouteTableId.1=rtb-0123456789abcdef0&RouteTableId.2=rtb-0fedcba9876543210&Version=2016-11-15", body)
+	assert.Regexp(t, regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDTEST/\d{8}/eu-west-1/ec2/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`),
+		req.Header.Get("Authorization"))
+	assert.Regexp(t, `^\d{8}T\d{6}Z$`, req.Header.Get("X-Amz-Date"))
+	assert.Empty(t, req.Header.Get("X-Amz-Security-Token"), "long-term keys have no session token")
+}
+
+// Both Query error shapes, EC2's and STS's, give their code; a body that
+// is not one of them is unreadable, with the HTTP status.
+func TestResponseErrorShapes(t *testing.T) {
+	resp := &http.Response{StatusCode: 403, Header: http.Header{}}
+	e := responseError("DescribeRouteTables", resp, []byte(ec2Error("UnauthorizedOperation")))
+	assert.Equal(t, "UnauthorizedOperation", e.Code)
+	assert.Equal(t, "m", e.Message)
+	assert.Equal(t, "r", e.RequestID)
+	assert.False(t, e.Unreadable())
+
+	sts := `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>` +
+		`<Message>not authorized to perform: sts:AssumeRole</Message></Error><RequestId>req-sts</RequestId></ErrorResponse>`
+	e = responseError("AssumeRole", resp, []byte(sts))
+	assert.Equal(t, "AccessDenied", e.Code)
+	assert.Equal(t, "req-sts", e.RequestID)
+
+	for name, body := range map[string]string{
+		"empty": "", "html": "<!doctype html><html><body>502</body></html>", "json": `{"message":"no"}`,
+		"xml without a code": `<Response><Errors><Error><Message>m</Message></Error></Errors></Response>`,
+	} {
+		e := responseError("DescribeRouteTables", &http.Response{StatusCode: 502, Header: http.Header{}}, []byte(body))
+		assert.True(t, e.Unreadable(), name)
+		assert.Empty(t, e.Code, name)
+		assert.Contains(t, e.Error(), "HTTP 502", name)
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"throttled", &ResponseError{Status: 503, Code: "RequestLimitExceeded"}, true},
+		{"throttled with 400", &ResponseError{Status: 400, Code: "Throttling"}, true},
+		{"internal error", &ResponseError{Status: 500, Code: "InternalError"}, true},
+		{"html 502", &ResponseError{Status: 502, Err: errors.New("not XML")}, true},
+		{"429", &ResponseError{Status: 429, Err: errors.New("not XML")}, true},
+		{"denied", &ResponseError{Status: 403, Code: "UnauthorizedOperation"}, false},
+		{"no such table", &ResponseError{Status: 400, Code: "InvalidRouteTableID.NotFound"}, false},
+		{"unreadable 200", &ResponseError{Status: 200, Err: errors.New("not XML")}, false},
+		{"refused", &TransportError{Op: "x", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, true},
+		{"reset", &TransportError{Op: "x", Err: syscall.ECONNRESET}, true},
+		{"cut short", &TransportError{Op: "x", Err: io.ErrUnexpectedEOF}, true},
+		{"unknown CA", &TransportError{Op: "x", Err: x509.UnknownAuthorityError{}}, false},
+		{"wrong host", &TransportError{Op: "x", Err: x509.HostnameError{Host: "ec2.example"}}, false},
+		{"credentials from a restarting IMDS", &CredentialsError{Source: "the instance profile",
+			Err: &TransportError{Op: "x", Err: syscall.ECONNREFUSED}}, true},
+		{"role refused", &CredentialsError{Source: "role r", Err: &ResponseError{Status: 403, Code: "AccessDenied"}}, false},
+		{"anything else", errors.New("boom"), false},
+	} {
+		assert.Equal(t, c.want, retryable(c.err), c.name)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	throttled := &ResponseError{Code: "RequestLimitExceeded"}
+	other := &ResponseError{Status: 503}
+	for range 200 {
+		assert.Less(t, jitterBackoff(1, throttled), time.Second)
+		assert.Less(t, jitterBackoff(2, throttled), maxBackoff)
+		assert.Less(t, jitterBackoff(1, other), 50*time.Millisecond)
+		assert.Less(t, jitterBackoff(3, other), 200*time.Millisecond)
+		assert.LessOrEqual(t, jitterBackoff(40, other), maxBackoff)
+		assert.GreaterOrEqual(t, jitterBackoff(40, other), time.Duration(0))
+	}
+	// Jittered: not one fixed value.
+	seen := map[time.Duration]bool{}
+	for range 20 {
+		seen[jitterBackoff(5, throttled)] = true
+	}
+	assert.Greater(t, len(seen), 1)
+}
+
+// VPCTables follows NextToken to the last page.
+func TestVPCTablesReadsEveryPage(t *testing.T) {
+	var calls atomic.Int64
+	var tokens []string
+	r := newTestClient(t, func(w http.ResponseWriter, req *http.Request) {
+		_ = req.ParseForm()
+		n := calls.Add(1)
+		tokens = append(tokens, req.PostForm.Get("NextToken"))
+		assert.Equal(t, "vpc-01234567", req.PostForm.Get("Filter.1.Value.1"))
+		next := ""
+		if n < 3 {
+			next = fmt.Sprintf("<nextToken>page%d</nextToken>", n+1)
+		}
+		fmt.Fprintf(w, `<DescribeRouteTablesResponse><routeTableSet><item><routeTableId>rtb-%017d</routeTableId><vpcId>vpc-01234567</vpcId></item></routeTableSet>%s</DescribeRouteTablesResponse>`, n, next)
+	})
+	tables, err := r.VPCTables(context.Background(), "vpc-01234567")
+	require.NoError(t, err)
+	require.Len(t, tables, 3)
+	assert.Equal(t, []string{"", "page2", "page3"}, tokens)
+	assert.Equal(t, "rtb-00000000000000003", tables[2].ID)
+}
+
+// AssumeRole's answer becomes expiring credentials; an answer without
+// credentials is an error, not empty keys.
+func TestAssumeRoleAnswer(t *testing.T) {
+	answer := `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/routes/routeha</Arn><AssumedRoleId>AROA:routeha</AssumedRoleId></AssumedRoleUser>
+<Credentials><AccessKeyId>ASIATEMP</AccessKeyId><SecretAccessKey>tempsecret</SecretAccessKey><SessionToken>tok</SessionToken>
+<Expiration>2026-11-25T20:00:00Z</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>`
+	var form []string
+	h := NewCannedHTTP(200, []byte(answer))
+	sts := NewCannedClient(h)
+	sts.service, sts.version = "sts", stsVersion
+	a := &assumeRole{sts: sts, arn: "arn:aws:iam::123456789012:role/routes", sessionName: "routeha", externalID: "x"}
+	c, err := a.Retrieve(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "ASIATEMP", c.AccessKeyID)
+	assert.Equal(t, "tok", c.SessionToken)
+	assert.True(t, c.CanExpire)
+	assert.Equal(t, time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC), c.Expires)
+	for k, v := range h.form {
+		form = append(form, k+"="+strings.Join(v, ","))
+	}
+	assert.ElementsMatch(t, []string{"Action=AssumeRole", "Version=2011-06-15", "RoleArn=arn:aws:iam::123456789012:role/routes",
+		"RoleSessionName=routeha", "ExternalId=x", "DurationSeconds=900"}, form)
+
+	h.body = []byte(`<AssumeRoleResponse><AssumeRoleResult/></AssumeRoleResponse>`)
+	_, err = a.Retrieve(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, agent.KindUnreadable, agent.KindOf(classify("AssumeRole", err)))
+}
