@@ -202,7 +202,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 	run("start", harness.OCFSuccess)
 	run("monitor", harness.OCFSuccess, recurring)
 	run("monitor", harness.OCFSuccess)
-	// Failure paths print the SDK's whole error.
+	// Failure paths print the EC2 client's whole error.
 	e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "ReplaceRoute"})
 	e.routeTo("b", rtb1, rtb2)
 	run("validate-all", harness.OCFPerm)
