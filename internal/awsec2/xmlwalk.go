@@ -1,0 +1,346 @@
+package awsec2
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// A DescribeRouteTables answer for 50 tables is about 60 KB of XML, read
+// on every monitor. encoding/xml's reflection-driven Unmarshal spent a
+// fifth of such a monitor allocating a token per element; walkXML reads
+// the same answer in one pass over the bytes, allocating only the strings
+// it keeps. It covers the XML the Query protocol uses (elements, text,
+// entities, comments, processing instructions, CDATA) and rejects
+// anything malformed, so that a truncated or non-XML body is an error,
+// never a short answer.
+
+type xmlEvent int
+
+const (
+	xmlStart xmlEvent = iota
+	xmlEnd
+)
+
+// walkXML calls fn at the start and at the end of every element, with the
+// local names of the elements from the root to it; at the end, text is the
+// element's own character data (that of its children left out), as
+// encoding/xml gives it to a string field. text is only valid during the
+// call.
+func walkXML(data []byte, fn func(ev xmlEvent, path [][]byte, text []byte) error) error {
+	var (
+		path     [][]byte // local names of the open elements
+		open     [][]byte // their qualified names, to match end tags
+		texts    [][]byte // their character data so far
+		rootDone bool
+	)
+	for i := 0; i < len(data); {
+		if data[i] != '<' {
+			j := bytes.IndexByte(data[i:], '<')
+			if j < 0 {
+				j = len(data) - i
+			}
+			chunk := data[i : i+j]
+			i += j
+			if len(path) == 0 {
+				if len(bytes.TrimSpace(chunk)) != 0 {
+					return errors.New("text outside the root element")
+				}
+				continue
+			}
+			top := len(texts) - 1
+			var err error
+			if texts[top], err = appendUnescaped(texts[top], chunk); err != nil {
+				return err
+			}
+			continue
+		}
+		rest := data[i:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("<?")):
+			end := bytes.Index(rest, []byte("?>"))
+			if end < 0 {
+				return errors.New("unterminated processing instruction")
+			}
+			i += end + 2
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end := bytes.Index(rest[4:], []byte("-->"))
+			if end < 0 {
+				return errors.New("unterminated comment")
+			}
+			i += 4 + end + 3
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			end := bytes.Index(rest, []byte("]]>"))
+			if end < 0 || len(path) == 0 {
+				return errors.New("misplaced or unterminated CDATA section")
+			}
+			texts[len(texts)-1] = append(texts[len(texts)-1], rest[9:end]...)
+			i += end + 3
+		case bytes.HasPrefix(rest, []byte("<!")):
+			// A DOCTYPE: skipped, as encoding/xml does, unless it has an
+			// internal subset, which no Query answer has.
+			end := bytes.IndexByte(rest, '>')
+			if end < 0 || bytes.IndexByte(rest[:end], '[') >= 0 || len(path) != 0 || rootDone {
+				return errors.New("unsupported or misplaced <! directive")
+			}
+			i += end + 1
+		case bytes.HasPrefix(rest, []byte("</")):
+			end := bytes.IndexByte(rest, '>')
+			if end < 0 {
+				return errors.New("unterminated end tag")
+			}
+			name := bytes.TrimRight(rest[2:end], " \t\r\n")
+			if len(open) == 0 || !bytes.Equal(open[len(open)-1], name) {
+				return fmt.Errorf("end tag </%s> does not close the open element", name)
+			}
+			if err := fn(xmlEnd, path, texts[len(texts)-1]); err != nil {
+				return err
+			}
+			path, open, texts = path[:len(path)-1], open[:len(open)-1], texts[:len(texts)-1]
+			rootDone = len(path) == 0
+			i += end + 1
+		default:
+			end, selfClosing, err := startTagEnd(rest)
+			if err != nil {
+				return err
+			}
+			name := rest[1:]
+			if k := bytes.IndexAny(name, " \t\r\n/>"); k >= 0 {
+				name = name[:k]
+			}
+			if !validName(name) {
+				return fmt.Errorf("invalid element name %q", name)
+			}
+			if rootDone {
+				return errors.New("a second root element")
+			}
+			local := name
+			if k := bytes.LastIndexByte(name, ':'); k >= 0 {
+				local = name[k+1:]
+			}
+			// The text buffer of this depth is reused from an earlier
+			// sibling, emptied.
+			path, open = append(path, local), append(open, name)
+			if len(texts) < cap(texts) {
+				texts = texts[:len(texts)+1]
+				texts[len(texts)-1] = texts[len(texts)-1][:0]
+			} else {
+				texts = append(texts, nil)
+			}
+			if err := fn(xmlStart, path, nil); err != nil {
+				return err
+			}
+			if selfClosing {
+				if err := fn(xmlEnd, path, nil); err != nil {
+					return err
+				}
+				path, open, texts = path[:len(path)-1], open[:len(open)-1], texts[:len(texts)-1]
+				rootDone = len(path) == 0
+			}
+			i += end + 1
+		}
+	}
+	switch {
+	case len(path) > 0:
+		return fmt.Errorf("the document ends inside <%s>", open[len(open)-1])
+	case !rootDone:
+		return errors.New("no element")
+	}
+	return nil
+}
+
+// startTagEnd finds the '>' that ends a start tag, outside attribute
+// quotes, and says whether the tag closes itself.
+func startTagEnd(tag []byte) (end int, selfClosing bool, err error) {
+	var quote byte
+	for k := 1; k < len(tag); k++ {
+		c := tag[k]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '<':
+			return 0, false, errors.New("'<' inside a tag")
+		case c == '>':
+			return k, tag[k-1] == '/', nil
+		}
+	}
+	return 0, false, errors.New("unterminated start tag")
+}
+
+func validName(b []byte) bool {
+	if len(b) == 0 || b[0] == ':' || b[0] == '-' || b[0] == '.' || (b[0] >= '0' && b[0] <= '9') {
+		return false
+	}
+	for _, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUnescaped appends character data with its five predefined
+// entities and character references replaced.
+func appendUnescaped(dst, s []byte) ([]byte, error) {
+	for {
+		amp := bytes.IndexByte(s, '&')
+		if amp < 0 {
+			return append(dst, s...), nil
+		}
+		dst = append(dst, s[:amp]...)
+		s = s[amp:]
+		semi := bytes.IndexByte(s, ';')
+		if semi < 0 || semi > 12 {
+			return nil, errors.New("unterminated entity")
+		}
+		ent := string(s[1:semi])
+		switch ent {
+		case "lt":
+			dst = append(dst, '<')
+		case "gt":
+			dst = append(dst, '>')
+		case "amp":
+			dst = append(dst, '&')
+		case "quot":
+			dst = append(dst, '"')
+		case "apos":
+			dst = append(dst, '\'')
+		default:
+			var n uint64
+			var err error
+			switch {
+			case len(ent) > 2 && ent[0] == '#' && ent[1] == 'x':
+				n, err = strconv.ParseUint(ent[2:], 16, 32)
+			case len(ent) > 1 && ent[0] == '#':
+				n, err = strconv.ParseUint(ent[1:], 10, 32)
+			default:
+				return nil, fmt.Errorf("unknown entity &%s;", ent)
+			}
+			if err != nil || !utf8.ValidRune(rune(n)) {
+				return nil, fmt.Errorf("invalid character reference &%s;", ent)
+			}
+			dst = utf8.AppendRune(dst, rune(n))
+		}
+		s = s[semi+1:]
+	}
+}
+
+// pathIs says whether path is exactly these local names, the root's
+// (whatever it is called) left out.
+func pathIs(path [][]byte, names ...string) bool {
+	if len(path) != len(names)+1 {
+		return false
+	}
+	for k, n := range names {
+		if string(path[k+1]) != n {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeRouteTables reads a DescribeRouteTables answer into the shape
+// encoding/xml would give (see shapes.go; FuzzDecodeRouteTables holds the
+// two to the same result).
+func decodeRouteTables(data []byte) (describeRouteTablesResponse, error) {
+	var out describeRouteTablesResponse
+	err := walkXML(data, func(ev xmlEvent, path [][]byte, text []byte) error {
+		tables := out.RouteTables
+		switch {
+		case ev == xmlStart:
+			switch {
+			case pathIs(path, "routeTableSet", "item"):
+				out.RouteTables = append(out.RouteTables, xmlRouteTable{})
+			case pathIs(path, "routeTableSet", "item", "routeSet", "item"):
+				t := &tables[len(tables)-1]
+				t.Routes = append(t.Routes, xmlRoute{})
+			case pathIs(path, "routeTableSet", "item", "associationSet", "item"):
+				t := &tables[len(tables)-1]
+				t.Associations = append(t.Associations, xmlAssociation{})
+			}
+		case pathIs(path, "nextToken"):
+			out.NextToken = string(text)
+		case len(path) == 4 && pathIs(path[:3], "routeTableSet", "item"):
+			t := &tables[len(tables)-1]
+			switch string(path[3]) {
+			case "routeTableId":
+				t.ID = string(text)
+			case "vpcId":
+				t.VPCID = string(text)
+			}
+		case len(path) == 6 && pathIs(path[:5], "routeTableSet", "item", "routeSet", "item"):
+			t := &tables[len(tables)-1]
+			setRouteField(&t.Routes[len(t.Routes)-1], string(path[5]), text)
+		case len(path) == 6 && pathIs(path[:5], "routeTableSet", "item", "associationSet", "item"):
+			t := &tables[len(tables)-1]
+			a := &t.Associations[len(t.Associations)-1]
+			switch string(path[5]) {
+			case "main":
+				b, err := false, error(nil)
+				if len(text) > 0 { // as encoding/xml: empty is false, blank is an error
+					b, err = strconv.ParseBool(string(bytes.TrimSpace(text)))
+				}
+				if err != nil {
+					return fmt.Errorf("<main>%s</main>: %w", text, err)
+				}
+				a.Main = b
+			case "subnetId":
+				a.SubnetID = string(text)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return describeRouteTablesResponse{}, err
+	}
+	return out, nil
+}
+
+func setRouteField(r *xmlRoute, name string, text []byte) {
+	var f *string
+	switch name {
+	case "destinationCidrBlock":
+		f = &r.DestinationCIDR
+	case "destinationIpv6CidrBlock":
+		f = &r.DestinationIPv6CIDR
+	case "instanceId":
+		f = &r.InstanceID
+	case "networkInterfaceId":
+		f = &r.ENI
+	case "state":
+		f = &r.State
+	case "gatewayId":
+		f = &r.GatewayID
+	case "natGatewayId":
+		f = &r.NatGatewayID
+	case "transitGatewayId":
+		f = &r.TransitGatewayID
+	case "vpcPeeringConnectionId":
+		f = &r.VPCPeeringConnectionID
+	case "egressOnlyInternetGatewayId":
+		f = &r.EgressOnlyInternetGatewayID
+	case "localGatewayId":
+		f = &r.LocalGatewayID
+	case "carrierGatewayId":
+		f = &r.CarrierGatewayID
+	case "coreNetworkArn":
+		f = &r.CoreNetworkARN
+	default:
+		return
+	}
+	*f = string(text)
+}
+
+func (r *describeRouteTablesResponse) decodeQuery(data []byte) error {
+	out, err := decodeRouteTables(data)
+	*r = out
+	return err
+}
