@@ -127,9 +127,7 @@ func (c *Client) once(ctx context.Context, action, body string, out any) error {
 		return &TransportError{Op: action, Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	// Answers are small (50 route tables are about 60 KB); a larger one is
-	// not an answer to these calls.
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	raw, err := readBody(resp)
 	if err != nil {
 		return &TransportError{Op: action, Err: fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)}
 	}
@@ -155,6 +153,24 @@ func (c *Client) once(ctx context.Context, action, body string, out any) error {
 // would (see xmlwalk.go).
 type queryDecoder interface {
 	decodeQuery(data []byte) error
+}
+
+// maxAnswer bounds what is read of an answer: 50 route tables are about
+// 60 KB; a body of megabytes is not an answer to these calls.
+const maxAnswer = 16 << 20
+
+// readBody reads an answer into one buffer sized for it: its
+// Content-Length, or 64 KB when the answer is chunked. io.ReadAll would
+// start at 512 bytes and copy a 50-table answer a dozen times, each time
+// into fresh memory, which is what costs here (see test/bench/NOTES.md).
+func readBody(resp *http.Response) ([]byte, error) {
+	size := int64(64 << 10)
+	if resp.ContentLength >= 0 && resp.ContentLength < maxAnswer {
+		size = resp.ContentLength
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	return buf.Bytes(), err
 }
 
 // ResponseError is an answer other than success. Code and Message are the

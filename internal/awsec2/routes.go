@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -80,17 +79,17 @@ var _ agent.Routes = (*Routes)(nil)
 
 // Tables describes all tables in one DescribeRouteTables request.
 func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error) {
-	var out describeRouteTablesResponse
+	var out routeTablesAnswer
 	if err := r.api.call(ctx, "DescribeRouteTables", listParams(url.Values{}, "RouteTableId", ids), &out); err != nil {
 		return nil, r.fail("DescribeRouteTables", err)
 	}
-	tables := make([]agent.Table, 0, len(out.RouteTables))
-	for _, t := range out.RouteTables {
-		tables = append(tables, convertTable(t))
+	tables := out.Tables
+	if tables == nil {
+		tables = []agent.Table{}
 	}
 	// EC2 answers InvalidRouteTableID.NotFound for an unknown id, never a
 	// short list. A short list is an answer that was not EC2's (a proxy's
-	// page, a truncated body the SDK read as empty): unreadable, transient,
+	// page, some other XML document): unreadable, transient,
 	// and above all not "the table does not exist", which is fatal.
 	if missing := missingIDs(ids, tables); len(missing) > 0 {
 		return nil, &agent.APIError{Kind: agent.KindUnreadable, Op: "DescribeRouteTables",
@@ -111,52 +110,6 @@ func missingIDs(ids []string, tables []agent.Table) []string {
 		}
 	}
 	return missing
-}
-
-func convertTable(t xmlRouteTable) agent.Table {
-	at := agent.Table{ID: t.ID, VPCID: t.VPCID}
-	for _, a := range t.Associations {
-		if a.Main {
-			at.Main = true
-		}
-		if a.SubnetID != "" {
-			at.Subnets = append(at.Subnets, a.SubnetID)
-		}
-	}
-	for _, rt := range t.Routes {
-		dst, ok := destination(rt)
-		if !ok {
-			continue // prefix lists and the like: not an IP route
-		}
-		ar := agent.Route{
-			Destination: dst,
-			InstanceID:  rt.InstanceID,
-			ENI:         rt.ENI,
-			Blackhole:   rt.State == "blackhole",
-		}
-		for _, g := range []string{rt.GatewayID, rt.NatGatewayID, rt.TransitGatewayID,
-			rt.VPCPeeringConnectionID, rt.EgressOnlyInternetGatewayID, rt.LocalGatewayID,
-			rt.CarrierGatewayID, rt.CoreNetworkARN} {
-			if g != "" {
-				ar.Gateway = g
-				break
-			}
-		}
-		at.Routes = append(at.Routes, ar)
-	}
-	return at
-}
-
-func destination(rt xmlRoute) (netip.Prefix, bool) {
-	s := rt.DestinationCIDR
-	if s == "" {
-		s = rt.DestinationIPv6CIDR
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, false
-	}
-	return p.Masked(), true
 }
 
 // Write creates or replaces one route.
@@ -202,13 +155,11 @@ func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, er
 		if next != "" {
 			p.Set("NextToken", next)
 		}
-		var out describeRouteTablesResponse
+		var out routeTablesAnswer
 		if err := r.api.call(ctx, "DescribeRouteTables", p, &out); err != nil {
 			return nil, r.fail("DescribeRouteTables", err)
 		}
-		for _, t := range out.RouteTables {
-			tables = append(tables, convertTable(t))
-		}
+		tables = append(tables, out.Tables...)
 		if out.NextToken == "" || out.NextToken == next {
 			return tables, nil
 		}

@@ -1,43 +1,9 @@
 package awsec2
 
-// The parts of EC2's answers (API version 2016-11-15) that routeha reads.
-// encoding/xml matches the elements by local name; everything not named
-// here is skipped.
-
-type describeRouteTablesResponse struct {
-	RouteTables []xmlRouteTable `xml:"routeTableSet>item"`
-	NextToken   string          `xml:"nextToken"`
-}
-
-type xmlRouteTable struct {
-	ID           string           `xml:"routeTableId"`
-	VPCID        string           `xml:"vpcId"`
-	Routes       []xmlRoute       `xml:"routeSet>item"`
-	Associations []xmlAssociation `xml:"associationSet>item"`
-}
-
-type xmlAssociation struct {
-	Main     bool   `xml:"main"`
-	SubnetID string `xml:"subnetId"`
-}
-
-type xmlRoute struct {
-	DestinationCIDR     string `xml:"destinationCidrBlock"`
-	DestinationIPv6CIDR string `xml:"destinationIpv6CidrBlock"`
-	InstanceID          string `xml:"instanceId"`
-	ENI                 string `xml:"networkInterfaceId"`
-	State               string `xml:"state"`
-	// Targets other than an instance or an ENI, in the order in which
-	// the adapter names them.
-	GatewayID                   string `xml:"gatewayId"`
-	NatGatewayID                string `xml:"natGatewayId"`
-	TransitGatewayID            string `xml:"transitGatewayId"`
-	VPCPeeringConnectionID      string `xml:"vpcPeeringConnectionId"`
-	EgressOnlyInternetGatewayID string `xml:"egressOnlyInternetGatewayId"`
-	LocalGatewayID              string `xml:"localGatewayId"`
-	CarrierGatewayID            string `xml:"carrierGatewayId"`
-	CoreNetworkARN              string `xml:"coreNetworkArn"`
-}
+// The parts of EC2's answers (API version 2016-11-15) that routeha reads
+// with encoding/xml, which matches the elements by local name and skips
+// everything not named here. DescribeRouteTables, read on every monitor, has
+// a reader of its own (xmlwalk.go).
 
 type describeNetworkInterfacesResponse struct {
 	Interfaces []struct {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/suzlab/routeha/agent"
 )
 
 // A DescribeRouteTables answer for 50 tables is about 60 KB of XML, read
@@ -247,100 +250,164 @@ func pathIs(path [][]byte, names ...string) bool {
 	return true
 }
 
-// decodeRouteTables reads a DescribeRouteTables answer into the shape
-// encoding/xml would give (see shapes.go; FuzzDecodeRouteTables holds the
-// two to the same result).
-func decodeRouteTables(data []byte) (describeRouteTablesResponse, error) {
-	var out describeRouteTablesResponse
+// routeTablesAnswer is what routeha reads of a DescribeRouteTables answer.
+type routeTablesAnswer struct {
+	Tables    []agent.Table
+	NextToken string
+}
+
+func (r *routeTablesAnswer) decodeQuery(data []byte) error {
+	out, err := decodeRouteTables(data)
+	*r = out
+	return err
+}
+
+// pendingRoute gathers one route's elements until its end tag.
+type pendingRoute struct {
+	dst4, dst6, instance, eni, state string
+	// targets other than an instance or an ENI, in the order in which
+	// the first one present names the route's gateway.
+	targets [8]string
+}
+
+// routeTargets are the elements of pendingRoute.targets, in order.
+func routeTarget(name string) int {
+	switch name {
+	case "gatewayId":
+		return 0
+	case "natGatewayId":
+		return 1
+	case "transitGatewayId":
+		return 2
+	case "vpcPeeringConnectionId":
+		return 3
+	case "egressOnlyInternetGatewayId":
+		return 4
+	case "localGatewayId":
+		return 5
+	case "carrierGatewayId":
+		return 6
+	case "coreNetworkArn":
+		return 7
+	}
+	return -1
+}
+
+// route is the finished route; false for one that is not an IP route (a
+// prefix list destination and the like).
+func (r *pendingRoute) route() (agent.Route, bool) {
+	s := r.dst4
+	if s == "" {
+		s = r.dst6
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return agent.Route{}, false
+	}
+	rt := agent.Route{Destination: p.Masked(), InstanceID: r.instance, ENI: r.eni, Blackhole: r.state == "blackhole"}
+	for _, g := range r.targets {
+		if g != "" {
+			rt.Gateway = g
+			break
+		}
+	}
+	return rt, true
+}
+
+// decodeRouteTables reads a DescribeRouteTables answer straight into the
+// agent's tables. FuzzDecodeRouteTables holds it to encoding/xml reading the
+// same answer.
+func decodeRouteTables(data []byte) (routeTablesAnswer, error) {
+	var (
+		out    routeTablesAnswer
+		route  pendingRoute
+		main   bool   // of the association being read
+		subnet string // of the association being read
+	)
+	// Route targets, VPC and subnet ids repeat from table to table; one
+	// string each.
+	seen := map[string]string{}
+	str := func(b []byte) string {
+		if s, ok := seen[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		seen[s] = s
+		return s
+	}
 	err := walkXML(data, func(ev xmlEvent, path [][]byte, text []byte) error {
-		tables := out.RouteTables
+		var t *agent.Table
+		if len(path) >= 3 && pathIs(path[:3], "routeTableSet", "item") {
+			if ev == xmlStart && len(path) == 3 {
+				out.Tables = append(out.Tables, agent.Table{})
+			}
+			t = &out.Tables[len(out.Tables)-1]
+		}
 		switch {
 		case ev == xmlStart:
 			switch {
-			case pathIs(path, "routeTableSet", "item"):
-				out.RouteTables = append(out.RouteTables, xmlRouteTable{})
 			case pathIs(path, "routeTableSet", "item", "routeSet", "item"):
-				t := &tables[len(tables)-1]
-				t.Routes = append(t.Routes, xmlRoute{})
+				route = pendingRoute{}
 			case pathIs(path, "routeTableSet", "item", "associationSet", "item"):
-				t := &tables[len(tables)-1]
-				t.Associations = append(t.Associations, xmlAssociation{})
+				main, subnet = false, ""
 			}
 		case pathIs(path, "nextToken"):
 			out.NextToken = string(text)
-		case len(path) == 4 && pathIs(path[:3], "routeTableSet", "item"):
-			t := &tables[len(tables)-1]
+		case t == nil:
+		case len(path) == 4:
 			switch string(path[3]) {
 			case "routeTableId":
 				t.ID = string(text)
 			case "vpcId":
-				t.VPCID = string(text)
+				t.VPCID = str(text)
+			}
+		case pathIs(path, "routeTableSet", "item", "routeSet", "item"):
+			if rt, ok := route.route(); ok {
+				t.Routes = append(t.Routes, rt)
+			}
+		case pathIs(path, "routeTableSet", "item", "associationSet", "item"):
+			t.Main = t.Main || main
+			if subnet != "" {
+				t.Subnets = append(t.Subnets, subnet)
 			}
 		case len(path) == 6 && pathIs(path[:5], "routeTableSet", "item", "routeSet", "item"):
-			t := &tables[len(tables)-1]
-			setRouteField(&t.Routes[len(t.Routes)-1], string(path[5]), text)
+			switch name := string(path[5]); name {
+			case "destinationCidrBlock":
+				route.dst4 = str(text)
+			case "destinationIpv6CidrBlock":
+				route.dst6 = str(text)
+			case "instanceId":
+				route.instance = str(text)
+			case "networkInterfaceId":
+				route.eni = str(text)
+			case "state":
+				route.state = str(text)
+			default:
+				if k := routeTarget(name); k >= 0 {
+					route.targets[k] = str(text)
+				}
+			}
 		case len(path) == 6 && pathIs(path[:5], "routeTableSet", "item", "associationSet", "item"):
-			t := &tables[len(tables)-1]
-			a := &t.Associations[len(t.Associations)-1]
 			switch string(path[5]) {
 			case "main":
-				b, err := false, error(nil)
-				if len(text) > 0 { // as encoding/xml: empty is false, blank is an error
-					b, err = strconv.ParseBool(string(bytes.TrimSpace(text)))
+				// As encoding/xml reads a bool: empty is false, blank
+				// or anything else not strconv's is an error.
+				main = false
+				if len(text) > 0 {
+					b, err := strconv.ParseBool(string(bytes.TrimSpace(text)))
+					if err != nil {
+						return fmt.Errorf("<main>%s</main>: %w", text, err)
+					}
+					main = b
 				}
-				if err != nil {
-					return fmt.Errorf("<main>%s</main>: %w", text, err)
-				}
-				a.Main = b
 			case "subnetId":
-				a.SubnetID = string(text)
+				subnet = str(text)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return describeRouteTablesResponse{}, err
+		return routeTablesAnswer{}, err
 	}
 	return out, nil
-}
-
-func setRouteField(r *xmlRoute, name string, text []byte) {
-	var f *string
-	switch name {
-	case "destinationCidrBlock":
-		f = &r.DestinationCIDR
-	case "destinationIpv6CidrBlock":
-		f = &r.DestinationIPv6CIDR
-	case "instanceId":
-		f = &r.InstanceID
-	case "networkInterfaceId":
-		f = &r.ENI
-	case "state":
-		f = &r.State
-	case "gatewayId":
-		f = &r.GatewayID
-	case "natGatewayId":
-		f = &r.NatGatewayID
-	case "transitGatewayId":
-		f = &r.TransitGatewayID
-	case "vpcPeeringConnectionId":
-		f = &r.VPCPeeringConnectionID
-	case "egressOnlyInternetGatewayId":
-		f = &r.EgressOnlyInternetGatewayID
-	case "localGatewayId":
-		f = &r.LocalGatewayID
-	case "carrierGatewayId":
-		f = &r.CarrierGatewayID
-	case "coreNetworkArn":
-		f = &r.CoreNetworkARN
-	default:
-		return
-	}
-	*f = string(text)
-}
-
-func (r *describeRouteTablesResponse) decodeQuery(data []byte) error {
-	out, err := decodeRouteTables(data)
-	*r = out
-	return err
 }

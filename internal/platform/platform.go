@@ -1,5 +1,6 @@
-// Package platform wires routeha's real adapters (EC2 through
-// aws-sdk-go-v2, IMDSv2, netlink) into agent.Adapters.
+// Package platform wires routeha's real adapters (EC2 and STS through
+// internal/awsec2, IMDSv2 through the SDK's imds client, netlink) into
+// agent.Adapters.
 package platform
 
 import (
