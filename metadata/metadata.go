@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ContentType is the type of a parameter's value, as ra-api-1.dtd allows it.
@@ -108,7 +109,10 @@ func (e *ParamError) Error() string {
 }
 
 // printable shortens and sanitises a value for an exit reason, which
-// Pacemaker keeps on one line of limited length.
+// Pacemaker keeps on one line of limited length. Reasons show it quoted
+// (%q), where a quote, a backslash or an invalid byte takes more room than
+// in the value: the limit is on the quoted width, so that a value of 80
+// quotes cannot double the reason's length.
 func printable(v string) string {
 	const max = 80
 	v = strings.Map(func(r rune) rune {
@@ -117,8 +121,15 @@ func printable(v string) string {
 		}
 		return r
 	}, v)
-	if len(v) > max {
-		v = v[:max] + "..."
+	width := 0
+	for i := 0; i < len(v); {
+		_, size := utf8.DecodeRuneInString(v[i:])
+		w := len(strconv.Quote(v[i:i+size])) - 2
+		if width+w > max {
+			return v[:i] + "..."
+		}
+		width += w
+		i += size
 	}
 	return v
 }
