@@ -45,9 +45,6 @@ type Client struct {
 	http     HTTPDoer
 	signer   *v4.Signer
 	attempts *Attempts
-	// backoff is the wait before retry number attempt (1, 2, ...) after
-	// err; nil: jitterBackoff.
-	backoff func(attempt int, err error) time.Duration
 	// maxAttempts bounds the attempts of a call; 0: the context does.
 	maxAttempts int
 }
@@ -86,17 +83,13 @@ func (c *Client) call(ctx context.Context, action string, params url.Values, out
 	params.Set("Action", action)
 	params.Set("Version", c.version)
 	body := params.Encode()
-	backoff := c.backoff
-	if backoff == nil {
-		backoff = jitterBackoff
-	}
 	for attempt := 1; ; attempt++ {
 		err := c.once(ctx, action, body, out)
 		if err == nil || ctx.Err() != nil || !retryable(err) || attempt == c.maxAttempts {
 			return err
 		}
 		c.attempts.record(err)
-		wait := time.NewTimer(backoff(attempt, err))
+		wait := time.NewTimer(jitterBackoff(attempt, err))
 		select {
 		case <-ctx.Done():
 			wait.Stop()

@@ -270,7 +270,7 @@ type pendingRoute struct {
 	targets [8]string
 }
 
-// routeTargets are the elements of pendingRoute.targets, in order.
+// routeTarget is the index in pendingRoute.targets of an element, or -1.
 func routeTarget(name string) int {
 	switch name {
 	case "gatewayId":
