@@ -96,7 +96,7 @@ func walkXML(data []byte, fn func(ev xmlEvent, path [][]byte, text []byte) error
 			}
 			name := bytes.TrimRight(rest[2:end], " \t\r\n")
 			if len(open) == 0 || !bytes.Equal(open[len(open)-1], name) {
-				return fmt.Errorf("end tag </%s> does not close the open element", name)
+				return fmt.Errorf("end tag %s does not close the open element", shown(name))
 			}
 			if err := fn(xmlEnd, path, texts[len(texts)-1]); err != nil {
 				return err
@@ -114,7 +114,7 @@ func walkXML(data []byte, fn func(ev xmlEvent, path [][]byte, text []byte) error
 				name = name[:k]
 			}
 			if !validName(name) {
-				return fmt.Errorf("invalid element name %q", name)
+				return fmt.Errorf("invalid element name %s", shown(name))
 			}
 			if rootDone {
 				return errors.New("a second root element")
@@ -147,11 +147,20 @@ func walkXML(data []byte, fn func(ev xmlEvent, path [][]byte, text []byte) error
 	}
 	switch {
 	case len(path) > 0:
-		return fmt.Errorf("the document ends inside <%s>", open[len(open)-1])
+		return fmt.Errorf("the document ends inside element %s", shown(open[len(open)-1]))
 	case !rootDone:
 		return errors.New("no element")
 	}
 	return nil
+}
+
+// shown quotes a piece of an answer for an error message, cut short: the
+// answer is not trusted to be short or printable.
+func shown(b []byte) string {
+	if len(b) > 32 {
+		return fmt.Sprintf("%q...", b[:32])
+	}
+	return fmt.Sprintf("%q", b)
 }
 
 // startTagEnd finds the '>' that ends a start tag, outside attribute
@@ -225,10 +234,10 @@ func appendUnescaped(dst, s []byte) ([]byte, error) {
 			case len(ent) > 1 && ent[0] == '#':
 				n, err = strconv.ParseUint(ent[1:], 10, 32)
 			default:
-				return nil, fmt.Errorf("unknown entity &%s;", ent)
+				return nil, fmt.Errorf("unknown entity %s", shown([]byte(ent)))
 			}
 			if err != nil || !utf8.ValidRune(rune(n)) {
-				return nil, fmt.Errorf("invalid character reference &%s;", ent)
+				return nil, fmt.Errorf("invalid character reference %s", shown([]byte(ent)))
 			}
 			dst = utf8.AppendRune(dst, rune(n))
 		}
@@ -396,7 +405,7 @@ func decodeRouteTables(data []byte) (routeTablesAnswer, error) {
 				if len(text) > 0 {
 					b, err := strconv.ParseBool(string(bytes.TrimSpace(text)))
 					if err != nil {
-						return fmt.Errorf("<main>%s</main>: %w", text, err)
+						return fmt.Errorf("association main %s: %w", shown(text), err)
 					}
 					main = b
 				}
