@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,18 +40,13 @@ func ec2Error(code string) string {
 		`</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>`
 }
 
-// newTestClient points the real SDK client at a handler, with credentials
-// from the environment and no shared config files of the host.
+// newTestClient points a client built by NewClient at a handler, with
+// credentials from the environment and no shared config files of the host.
 func newTestClient(t *testing.T, h http.HandlerFunc) *Routes {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ENDPOINT_URL_EC2", "")
+	IsolateEnv(t, "AKIDTEST")
 	c, err := NewClient(context.Background(), Options{Region: "eu-west-1", Endpoint: srv.URL, AttemptTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
 	return New(c)

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sync"
+	"testing"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -70,4 +72,16 @@ func (c *CannedHTTP) Form() url.Values {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.form
+}
+
+// IsolateEnv gives a test long-term keys in the environment and empty
+// shared files, so that nothing of the host's AWS settings reaches it.
+func IsolateEnv(t *testing.T, accessKeyID string) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", accessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ENDPOINT_URL_EC2", "")
 }

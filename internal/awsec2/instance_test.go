@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,12 +25,7 @@ func emulated(t *testing.T, st *ec2emu.State) (*ec2emu.Emulator, *awsec2.Client,
 	emu := ec2emu.New(st)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAROUTEHATEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ENDPOINT_URL_EC2", "")
+	awsec2.IsolateEnv(t, "AKIAROUTEHATEST")
 	attempts := &awsec2.Attempts{}
 	c, err := awsec2.NewClient(context.Background(), awsec2.Options{
 		Region: ec2emu.DefaultRegion, Endpoint: srv.URL, AttemptTimeout: time.Second, Attempts: attempts,
