@@ -22,32 +22,13 @@ type statusCount struct {
 	ok   int
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 func (s *statusCount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &harness.StatusWriter{ResponseWriter: w}
 	s.next.ServeHTTP(sw, r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.all++
-	if sw.code >= 200 && sw.code < 300 {
+	if sw.Status >= 200 && sw.Status < 300 {
 		s.ok++
 	}
 }

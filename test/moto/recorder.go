@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/suzlab/routeha/test/harness"
 )
 
 // Call is one EC2 Query request a node made.
@@ -75,25 +77,6 @@ func (r *Recorder) Actions() []string {
 	return out
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // ServeHTTP implements http.Handler.
 func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
@@ -117,11 +100,11 @@ func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &harness.StatusWriter{ResponseWriter: w}
 	r.Next.ServeHTTP(sw, req)
 	if action != "" {
 		r.mu.Lock()
-		r.calls = append(r.calls, Call{Action: action, Params: params, Status: sw.status})
+		r.calls = append(r.calls, Call{Action: action, Params: params, Status: sw.Status})
 		r.mu.Unlock()
 	}
 }
