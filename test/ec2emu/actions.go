@@ -86,96 +86,59 @@ func notFoundList(code, what string, ids []string) *apiError {
 // ---- route tables ----
 
 func (e *Emulator) describeRouteTables(req *request) ([]byte, *apiError) {
-	ids := req.list("RouteTableId")
-	filters := req.filters()
-	for _, f := range filters {
-		switch f.name {
-		case "route-table-id", "vpc-id", "association.subnet-id", "association.main",
-			"association.route-table-id", "route.destination-cidr-block", "route.destination-ipv6-cidr-block",
-			"route.instance-id", "route.network-interface-id", "route.gateway-id", "route.state", "route.origin", "owner-id":
-		default:
-			return nil, invalidFilter(f.name)
+	routes := func(rt RouteTable, field func(r Route) string) []string {
+		var out []string
+		for _, r := range rt.Routes {
+			out = append(out, values(field(r))...)
 		}
+		return out
 	}
-	if err := e.gate(req, ids); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	st := e.state
-	if e.stale > 0 && e.staleOf != nil {
-		st = e.staleOf
-		e.stale--
-	}
-	defer e.mu.Unlock()
-	var missing []string
-	for _, id := range ids {
-		if st.RouteTable(id) == nil {
+	tableID := func(_ *State, rt RouteTable) []string { return values(rt.ID) }
+	spec := describeSpec[RouteTable]{
+		idParam: "RouteTableId", notFound: "InvalidRouteTableID.NotFound", noun: "routeTable",
+		items: func(st *State) []RouteTable { return st.RouteTables },
+		id:    func(rt RouteTable) string { return rt.ID },
+		malformed: func(id string) *apiError {
 			if !rtbIDRE.MatchString(id) {
-				return nil, errf(400, "InvalidRouteTableId.Malformed", "Invalid id: \"%s\"", id)
+				return errf(400, "InvalidRouteTableId.Malformed", "Invalid id: \"%s\"", id)
 			}
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFoundList("InvalidRouteTableID.NotFound", "routeTable", missing)
+			return nil
+		},
+		tables: true,
+		stale:  true,
+		filters: filterSet[RouteTable]{
+			"route-table-id":             tableID,
+			"association.route-table-id": tableID,
+			"vpc-id":                     func(_ *State, rt RouteTable) []string { return values(rt.VPC) },
+			"owner-id":                   func(st *State, _ RouteTable) []string { return values(st.AccountID) },
+			"association.subnet-id":      func(_ *State, rt RouteTable) []string { return rt.Subnets },
+			"association.main":           func(_ *State, rt RouteTable) []string { return values(strconv.FormatBool(rt.Main)) },
+			"route.destination-cidr-block": func(_ *State, rt RouteTable) []string {
+				return routes(rt, func(r Route) string { return r.DestinationCIDR })
+			},
+			"route.destination-ipv6-cidr-block": func(_ *State, rt RouteTable) []string {
+				return routes(rt, func(r Route) string { return r.DestinationIPv6CIDR })
+			},
+			"route.instance-id": func(_ *State, rt RouteTable) []string {
+				return routes(rt, func(r Route) string { return r.InstanceID })
+			},
+			"route.network-interface-id": func(_ *State, rt RouteTable) []string {
+				return routes(rt, func(r Route) string { return r.NetworkInterfaceID })
+			},
+			"route.gateway-id": func(_ *State, rt RouteTable) []string {
+				return routes(rt, func(r Route) string { return r.GatewayID })
+			},
+			"route.state":  func(st *State, rt RouteTable) []string { return routes(rt, st.RouteState) },
+			"route.origin": func(_ *State, rt RouteTable) []string { return routes(rt, func(r Route) string { return r.Origin }) },
+		},
 	}
 	out := xDescribeRouteTables{xResp: e.resp(req)}
-	for _, rt := range st.RouteTables {
-		if len(ids) > 0 && !contains(ids, rt.ID) {
-			continue
-		}
-		if !rtMatches(st, rt, filters) {
-			continue
-		}
+	if err := describe(e, req, spec, func(st *State, rt RouteTable) {
 		out.RouteTables = append(out.RouteTables, e.xRouteTable(st, rt))
+	}); err != nil {
+		return nil, err
 	}
 	return marshal(out), nil
-}
-
-func rtMatches(st *State, rt RouteTable, filters []filter) bool {
-	anyRoute := func(fn func(r Route) string, values []string) bool {
-		for _, r := range rt.Routes {
-			if match(values, fn(r)) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, f := range filters {
-		ok := false
-		switch f.name {
-		case "route-table-id", "association.route-table-id":
-			ok = match(f.values, rt.ID)
-		case "vpc-id":
-			ok = match(f.values, rt.VPC)
-		case "owner-id":
-			ok = match(f.values, st.AccountID)
-		case "association.subnet-id":
-			for _, s := range rt.Subnets {
-				ok = ok || match(f.values, s)
-			}
-		case "association.main":
-			ok = match(f.values, strconv.FormatBool(rt.Main))
-		case "route.destination-cidr-block":
-			ok = anyRoute(func(r Route) string { return r.DestinationCIDR }, f.values)
-		case "route.destination-ipv6-cidr-block":
-			ok = anyRoute(func(r Route) string { return r.DestinationIPv6CIDR }, f.values)
-		case "route.instance-id":
-			ok = anyRoute(func(r Route) string { return r.InstanceID }, f.values)
-		case "route.network-interface-id":
-			ok = anyRoute(func(r Route) string { return r.NetworkInterfaceID }, f.values)
-		case "route.gateway-id":
-			ok = anyRoute(func(r Route) string { return r.GatewayID }, f.values)
-		case "route.state":
-			ok = anyRoute(st.RouteState, f.values)
-		case "route.origin":
-			ok = anyRoute(func(r Route) string { return r.Origin }, f.values)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 func assocID(table, subnet string) string {
@@ -412,129 +375,79 @@ func (e *Emulator) xENI(st *State, en ENI) xENI {
 var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 
 func (e *Emulator) describeInstances(req *request) ([]byte, *apiError) {
-	ids := req.list("InstanceId")
-	filters := req.filters()
-	for _, f := range filters {
-		switch f.name {
-		case "instance-id", "vpc-id", "subnet-id", "availability-zone", "instance-state-name", "network-interface.network-interface-id":
-		default:
-			return nil, invalidFilter(f.name)
-		}
-	}
-	if err := e.gate(req, nil); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.state
-	var missing []string
-	for _, id := range ids {
-		if st.instance(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFoundList("InvalidInstanceID.NotFound", "instance", missing)
+	spec := describeSpec[Instance]{
+		idParam: "InstanceId", notFound: "InvalidInstanceID.NotFound", noun: "instance",
+		items: func(st *State) []Instance { return st.Instances },
+		id:    func(in Instance) string { return in.ID },
+		filters: filterSet[Instance]{
+			"instance-id":         func(_ *State, in Instance) []string { return values(in.ID) },
+			"vpc-id":              func(_ *State, in Instance) []string { return values(in.VPC) },
+			"subnet-id":           func(_ *State, in Instance) []string { return values(in.Subnet) },
+			"availability-zone":   func(_ *State, in Instance) []string { return values(in.AZ) },
+			"instance-state-name": func(_ *State, in Instance) []string { return values(in.State) },
+			"network-interface.network-interface-id": func(st *State, in Instance) []string {
+				var ids []string
+				for _, en := range st.enisOf(in.ID) {
+					ids = append(ids, en.ID)
+				}
+				return ids
+			},
+		},
 	}
 	out := xDescribeInstances{xResp: e.resp(req)}
-	for _, in := range st.Instances {
-		if len(ids) > 0 && !contains(ids, in.ID) {
-			continue
-		}
-		enis := st.enisOf(in.ID)
-		ok := true
-		for _, f := range filters {
-			switch f.name {
-			case "instance-id":
-				ok = ok && match(f.values, in.ID)
-			case "vpc-id":
-				ok = ok && match(f.values, in.VPC)
-			case "subnet-id":
-				ok = ok && match(f.values, in.Subnet)
-			case "availability-zone":
-				ok = ok && match(f.values, in.AZ)
-			case "instance-state-name":
-				ok = ok && match(f.values, in.State)
-			case "network-interface.network-interface-id":
-				any := false
-				for _, en := range enis {
-					any = any || match(f.values, en.ID)
-				}
-				ok = ok && any
-			}
-		}
-		if !ok {
-			continue
-		}
+	if err := describe(e, req, spec, func(st *State, in Instance) {
 		x := xInstance{
 			ID: in.ID, ImageID: "ami-0123456789abcdef0", State: xInstanceState{Code: stateCodes[in.State], Name: in.State},
 			InstanceType: "t3.micro", Placement: xPlacement{AvailabilityZone: in.AZ, Tenancy: "default"},
 			SubnetID: in.Subnet, VpcID: in.VPC, SourceDestCheck: in.SourceDestCheck,
 		}
-		for _, en := range enis {
+		for _, en := range st.enisOf(in.ID) {
 			if en.DeviceIndex == 0 {
 				x.PrivateIPAddress = en.PrivateIP
 			}
 			x.ENIs = append(x.ENIs, e.xENI(st, *en))
 		}
 		out.Reservations = append(out.Reservations, xReservation{ID: "r-" + strings.TrimPrefix(in.ID, "i-"), OwnerID: st.AccountID, Instances: []xInstance{x}})
+	}); err != nil {
+		return nil, err
 	}
 	return marshal(out), nil
 }
 
 func (e *Emulator) describeENIs(req *request) ([]byte, *apiError) {
-	ids := req.list("NetworkInterfaceId")
-	filters := req.filters()
-	for _, f := range filters {
-		switch f.name {
-		case "attachment.instance-id", "network-interface-id", "vpc-id", "subnet-id", "mac-address", "attachment.device-index", "private-ip-address", "addresses.private-ip-address":
-		default:
-			return nil, invalidFilter(f.name)
+	// Only an attached interface has an instance and a device index.
+	attached := func(en ENI, v string) []string {
+		if en.Instance == "" {
+			return nil
 		}
+		return values(v)
 	}
-	if err := e.gate(req, nil); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.state
-	var missing []string
-	for _, id := range ids {
-		if st.eni(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFoundList("InvalidNetworkInterfaceID.NotFound", "networkInterface", missing)
+	privateIP := func(_ *State, en ENI) []string { return values(en.PrivateIP) }
+	spec := describeSpec[ENI]{
+		idParam: "NetworkInterfaceId", notFound: "InvalidNetworkInterfaceID.NotFound", noun: "networkInterface",
+		items: func(st *State) []ENI { return st.ENIs },
+		id:    func(en ENI) string { return en.ID },
+		filters: filterSet[ENI]{
+			"attachment.instance-id": func(_ *State, en ENI) []string { return attached(en, en.Instance) },
+			"network-interface-id":   func(_ *State, en ENI) []string { return values(en.ID) },
+			"vpc-id": func(st *State, en ENI) []string {
+				if sn := st.subnet(en.Subnet); sn != nil {
+					return values(sn.VPC)
+				}
+				return nil
+			},
+			"subnet-id":                    func(_ *State, en ENI) []string { return values(en.Subnet) },
+			"mac-address":                  func(_ *State, en ENI) []string { return values(en.MAC) },
+			"attachment.device-index":      func(_ *State, en ENI) []string { return attached(en, strconv.Itoa(en.DeviceIndex)) },
+			"private-ip-address":           privateIP,
+			"addresses.private-ip-address": privateIP,
+		},
 	}
 	out := xDescribeENIs{xResp: e.resp(req)}
-	for _, en := range st.ENIs {
-		if len(ids) > 0 && !contains(ids, en.ID) {
-			continue
-		}
-		x := e.xENI(st, en)
-		ok := true
-		for _, f := range filters {
-			switch f.name {
-			case "attachment.instance-id":
-				ok = ok && en.Instance != "" && match(f.values, en.Instance)
-			case "network-interface-id":
-				ok = ok && match(f.values, en.ID)
-			case "vpc-id":
-				ok = ok && match(f.values, x.VpcID)
-			case "subnet-id":
-				ok = ok && match(f.values, en.Subnet)
-			case "mac-address":
-				ok = ok && match(f.values, en.MAC)
-			case "attachment.device-index":
-				ok = ok && en.Instance != "" && match(f.values, strconv.Itoa(en.DeviceIndex))
-			case "private-ip-address", "addresses.private-ip-address":
-				ok = ok && match(f.values, en.PrivateIP)
-			}
-		}
-		if ok {
-			out.ENIs = append(out.ENIs, x)
-		}
+	if err := describe(e, req, spec, func(st *State, en ENI) {
+		out.ENIs = append(out.ENIs, e.xENI(st, en))
+	}); err != nil {
+		return nil, err
 	}
 	return marshal(out), nil
 }
@@ -620,49 +533,19 @@ func (e *Emulator) modifyAttribute(req *request) ([]byte, *apiError) {
 }
 
 func (e *Emulator) describeVpcs(req *request) ([]byte, *apiError) {
-	ids := req.list("VpcId")
-	filters := req.filters()
-	for _, f := range filters {
-		if f.name != "vpc-id" && f.name != "cidr" && f.name != "cidr-block-association.cidr-block" {
-			return nil, invalidFilter(f.name)
-		}
-	}
-	if err := e.gate(req, nil); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.state
-	var missing []string
-	for _, id := range ids {
-		if st.vpc(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFoundList("InvalidVpcID.NotFound", "vpc", missing)
+	cidrs := func(_ *State, v VPC) []string { return v.CIDRs }
+	spec := describeSpec[VPC]{
+		idParam: "VpcId", notFound: "InvalidVpcID.NotFound", noun: "vpc",
+		items: func(st *State) []VPC { return st.VPCs },
+		id:    func(v VPC) string { return v.ID },
+		filters: filterSet[VPC]{
+			"vpc-id":                            func(_ *State, v VPC) []string { return values(v.ID) },
+			"cidr":                              cidrs,
+			"cidr-block-association.cidr-block": cidrs,
+		},
 	}
 	out := xDescribeVpcs{xResp: e.resp(req)}
-	for _, v := range st.VPCs {
-		if len(ids) > 0 && !contains(ids, v.ID) {
-			continue
-		}
-		ok := true
-		for _, f := range filters {
-			switch f.name {
-			case "vpc-id":
-				ok = ok && match(f.values, v.ID)
-			default:
-				any := false
-				for _, c := range v.CIDRs {
-					any = any || match(f.values, c)
-				}
-				ok = ok && any
-			}
-		}
-		if !ok {
-			continue
-		}
+	if err := describe(e, req, spec, func(st *State, v VPC) {
 		x := xVpc{ID: v.ID, OwnerID: st.AccountID, State: "available", DhcpOptionsID: "dopt-0123456789abcdef0", InstanceTenancy: "default"}
 		for i, c := range v.CIDRs {
 			if i == 0 {
@@ -674,6 +557,8 @@ func (e *Emulator) describeVpcs(req *request) ([]byte, *apiError) {
 			x.IPv6CidrAssocs = append(x.IPv6CidrAssocs, xIPv6CidrAssoc{AssociationID: fmt.Sprintf("vpc-cidr-assoc-%017x", i+100), Ipv6CidrBlock: c, State: xState{"associated"}, NetworkBorderGroup: st.Region})
 		}
 		out.Vpcs = append(out.Vpcs, x)
+	}); err != nil {
+		return nil, err
 	}
 	return marshal(out), nil
 }

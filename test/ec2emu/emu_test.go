@@ -121,6 +121,112 @@ func TestDescribeRouteTables(t *testing.T) {
 	assert.Equal(t, "InvalidParameterValue", apiCode(t, err))
 }
 
+// TestDescribeFilters holds every Describe action to EC2's filter rules:
+// values within a filter are alternatives, filters together must all match,
+// * is a wildcard, and an item with no value for a filter never matches it.
+func TestDescribeFilters(t *testing.T) {
+	f := newFixture(t)
+	c := f.client("AKIATEST")
+	ctx := context.Background()
+	filt := func(name string, v ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: v} }
+	tables := func(fs ...types.Filter) []string {
+		out, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: fs})
+		require.NoError(t, err)
+		var ids []string
+		for _, rt := range out.RouteTables {
+			ids = append(ids, aws.ToString(rt.RouteTableId))
+		}
+		return ids
+	}
+	instances := func(fs ...types.Filter) []string {
+		out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: fs})
+		require.NoError(t, err)
+		var ids []string
+		for _, r := range out.Reservations {
+			for _, in := range r.Instances {
+				ids = append(ids, aws.ToString(in.InstanceId))
+			}
+		}
+		return ids
+	}
+	enis := func(fs ...types.Filter) []string {
+		out, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: fs})
+		require.NoError(t, err)
+		var ids []string
+		for _, en := range out.NetworkInterfaces {
+			ids = append(ids, aws.ToString(en.NetworkInterfaceId))
+		}
+		return ids
+	}
+	vpcs := func(fs ...types.Filter) []string {
+		out, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: fs})
+		require.NoError(t, err)
+		var ids []string
+		for _, v := range out.Vpcs {
+			ids = append(ids, aws.ToString(v.VpcId))
+		}
+		return ids
+	}
+	t1, t2, tm := ec2emu.FixtureRouteTable1, ec2emu.FixtureRouteTable2, ec2emu.FixtureMainTable
+	ia, ib := ec2emu.FixtureInstanceA, ec2emu.FixtureInstanceB
+
+	// Route tables.
+	assert.Equal(t, []string{t1, t2}, tables(filt("route-table-id", t2, t1)), "values are alternatives")
+	assert.Equal(t, []string{t1}, tables(filt("vpc-id", ec2emu.FixtureVPC), filt("route.gateway-id", ec2emu.FixtureIGW), filt("association.subnet-id", ec2emu.FixtureSubnetA)), "filters all apply")
+	assert.Empty(t, tables(filt("association.subnet-id", ec2emu.FixtureSubnetA), filt("association.main", "true")))
+	assert.Equal(t, []string{t1}, tables(filt("route.instance-id", "*")), "only a table with an instance route has a route.instance-id")
+	assert.Equal(t, []string{t1, t2, tm}, tables(filt("route.state", "active")))
+	assert.Equal(t, []string{t2}, tables(filt("route.destination-ipv6-cidr-block", "::/0")))
+	assert.Equal(t, []string{t1, t2, tm}, tables(filt("route.origin", "CreateRouteTable")))
+	assert.Equal(t, []string{t1, t2, tm}, tables(filt("owner-id", ec2emu.DefaultAccount)))
+	assert.Equal(t, []string{t1}, tables(filt("route.network-interface-id", "eni-0aaa*")), "wildcard")
+	assert.Equal(t, []string{tm}, tables(filt("association.route-table-id", "rtb-0ccc*")))
+
+	// Instances.
+	assert.Equal(t, []string{ia, ib}, instances(filt("instance-state-name", "running")))
+	assert.Equal(t, []string{ib}, instances(filt("availability-zone", ec2emu.FixtureAZB)))
+	assert.Equal(t, []string{ia}, instances(filt("network-interface.network-interface-id", ec2emu.FixtureENIA)))
+	assert.Equal(t, []string{ia}, instances(filt("subnet-id", ec2emu.FixtureSubnetA), filt("vpc-id", ec2emu.FixtureVPC), filt("instance-id", ia, ib)))
+	assert.Empty(t, instances(filt("subnet-id", ec2emu.FixtureSubnetA), filt("instance-id", ib)))
+
+	// Network interfaces.
+	assert.Equal(t, []string{ec2emu.FixtureENIB}, enis(filt("mac-address", ec2emu.FixtureMACB)))
+	assert.Equal(t, []string{ec2emu.FixtureENIA}, enis(filt("attachment.instance-id", ia), filt("attachment.device-index", "0")))
+	assert.Equal(t, []string{ec2emu.FixtureENIA, ec2emu.FixtureENIB}, enis(filt("vpc-id", ec2emu.FixtureVPC)))
+	assert.Equal(t, []string{ec2emu.FixtureENIB}, enis(filt("addresses.private-ip-address", ec2emu.FixtureIPB)))
+	assert.Empty(t, enis(filt("private-ip-address", ec2emu.FixtureIPA), filt("subnet-id", ec2emu.FixtureSubnetB)))
+
+	// VPCs.
+	assert.Equal(t, []string{ec2emu.FixtureVPC}, vpcs(filt("cidr", "10.0.0.0/16")))
+	assert.Empty(t, vpcs(filt("cidr-block-association.cidr-block", "10.1.0.0/16")))
+
+	// A detached interface has no attachment: an attachment filter never
+	// matches it, even with a wildcard.
+	st := f.emu.Snapshot()
+	st.ENIs = append(st.ENIs, ec2emu.ENI{ID: "eni-0eeeeeeeeeeeeeee5", MAC: "02:00:00:00:00:e5", PrivateIP: "10.0.1.20", Subnet: ec2emu.FixtureSubnetA})
+	require.NoError(t, f.emu.SetState(st))
+	assert.Equal(t, []string{ec2emu.FixtureENIA, ec2emu.FixtureENIB}, enis(filt("attachment.instance-id", "*")))
+	assert.Equal(t, []string{ec2emu.FixtureENIA, "eni-0eeeeeeeeeeeeeee5"}, enis(filt("subnet-id", ec2emu.FixtureSubnetA)))
+
+	// Unknown filters are refused by every action.
+	for name, call := range map[string]func() error{
+		"DescribeInstances": func() error {
+			_, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{filt("bogus", "x")}})
+			return err
+		},
+		"DescribeNetworkInterfaces": func() error {
+			_, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []types.Filter{filt("bogus", "x")}})
+			return err
+		},
+		"DescribeVpcs": func() error {
+			_, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []types.Filter{filt("bogus", "x")}})
+			return err
+		},
+	} {
+		assert.Equal(t, "InvalidParameterValue", apiCode(t, call()), name)
+	}
+}
+
 func TestRouteWrites(t *testing.T) {
 	f := newFixture(t)
 	c := f.client("AKIATEST")
