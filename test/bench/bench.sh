@@ -18,6 +18,9 @@ done
 tmp=$(mktemp -d /tmp/routeha-bench-bin.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/bench" ./test/bench/cmd/bench
+# Every measured process is started by this small one, not by the driver:
+# see test/bench/spawner for why (peak RSS).
+CGO_ENABLED=0 go build -trimpath -o "$tmp/spawn" ./test/bench/cmd/spawn
 # The floor: an empty Go program, built as bin/routeha is (Makefile flags).
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/empty" ./test/bench/cmd/empty
 # Benchmark a copy: bin/routeha may be rebuilt by something else meanwhile.
@@ -28,4 +31,4 @@ export ROUTEHA_BENCH_SHA256
 ROUTEHA_BENCH_COMMIT=$(git -c safe.directory="$PWD" describe --always --dirty 2>/dev/null || echo unknown)
 export ROUTEHA_BENCH_COMMIT
 # shellcheck disable=SC2086
-"$tmp/bench" -routeha "$tmp/routeha" -empty "$tmp/empty" -out doc/BENCHMARKS.md -command "${BENCH_COMMAND:-sudo make bench}" ${BENCH_FLAGS:-}
+"$tmp/bench" -routeha "$tmp/routeha" -empty "$tmp/empty" -spawn "$tmp/spawn" -out doc/BENCHMARKS.md -command "${BENCH_COMMAND:-sudo make bench}" ${BENCH_FLAGS:-}

@@ -44,6 +44,7 @@ type config struct {
 	repsMove map[int]int // aws-vpc-move-ip cycles per table count
 	perfBin  string      // routeha with symbols, to profile with perf ("" = none)
 	emptyBin string      // an empty static Go program, timed as the process floor ("" = not)
+	spawnBin string      // test/bench/cmd/spawn, which starts every measured process
 	profDir  string
 }
 
@@ -61,6 +62,7 @@ func main() {
 	flag.StringVar(&repsMove, "reps-move-ip", "1:5,10:2,50:1", "aws-vpc-move-ip cycles per table count (tables:reps,...; it sleeps 1 s per table per step)")
 	flag.StringVar(&c.perfBin, "perf-bin", "", "after the benchmark, profile this routeha binary (build it with symbols) with perf record, 30 runs per action")
 	flag.StringVar(&c.profDir, "profile-dir", "bench-profiles", "where -perf-bin writes its perf.data files")
+	flag.StringVar(&c.spawnBin, "spawn", "", "test/bench/cmd/spawn, built: it starts every measured process (required)")
 	flag.StringVar(&c.emptyBin, "empty", "", "an empty static Go program (test/bench/cmd/empty), timed beside routeha meta-data as the process-start floor")
 	flag.Parse()
 
@@ -78,7 +80,7 @@ func main() {
 		}
 		c.repsMove[a] = b
 	}
-	for _, p := range []*string{&c.routeha, &c.moveIP, &c.awsCLI, &c.out, &c.rawOut, &c.perfBin, &c.profDir, &c.emptyBin} {
+	for _, p := range []*string{&c.routeha, &c.moveIP, &c.awsCLI, &c.out, &c.rawOut, &c.perfBin, &c.profDir, &c.emptyBin, &c.spawnBin} {
 		if *p != "" {
 			if *p, err = filepath.Abs(*p); err != nil {
 				fatalf("%v", err)
@@ -86,6 +88,9 @@ func main() {
 		}
 	}
 
+	if c.spawnBin == "" {
+		fatalf("-spawn: required (build test/bench/cmd/spawn; make bench does)")
+	}
 	if os.Getenv("ROUTEHA_BENCH_INNER") != "1" {
 		os.Exit(reexec())
 	}

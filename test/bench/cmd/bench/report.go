@@ -322,7 +322,7 @@ func renderReport(c config, m meta, samples []sample) string {
 	p("From wait4's rusage of the action's process: peak RSS is the largest of the process and the children it waited for (for aws-vpc-move-ip, in practice one `aws` CLI process); CPU is user + system time of the process and all its waited-for children. Median (max for RSS).\n\n")
 	if cl := g[key{agentFloor, floorEmpty, 1}]; cl.n() > 0 {
 		_, mx := cl.rss()
-		p("Every peak RSS here is an upper bound: Linux records, at exec, the peak of the address space the process leaves, and Go's os/exec starts the child in the benchmark driver's own address space (CLONE_VM), so the driver's RSS at that moment counts too. The empty Go program (in \"Where a monitor's time goes\" below), whose own peak RSS is 1.5 MB when a small static process starts it, shows that floor: %s.\n\n", fmb(mx))
+		p("Every process here is started by a small Go process of its own (test/bench/cmd/spawn), not by the benchmark driver: Linux records, at exec, the peak RSS of the address space the new program leaves, and Go's os/exec starts a child in its parent's address space (CLONE_VM), so a child of the driver, which holds the EC2 emulator, would carry the driver's peak. A figure here is therefore the action's own peak RSS, or the spawner's, whichever is larger: the empty Go program (in \"Where a monitor's time goes\" below) shows the spawner's, %s.\n\n", fmb(mx))
 	}
 	p("| action | tables | routeha peak RSS | routeha CPU | aws-vpc-move-ip peak RSS | aws-vpc-move-ip CPU |\n|---|---:|---|---|---|---|\n")
 	for _, st := range steps() {

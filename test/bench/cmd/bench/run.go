@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/suzlab/routeha/test/bench/spawner"
 	"github.com/suzlab/routeha/test/ec2emu"
 )
 
@@ -74,6 +71,7 @@ func sum(m map[string]int) int {
 type runner struct {
 	c       config
 	w       *world
+	sp      *spawner.Client // starts every measured process
 	samples []sample
 }
 
@@ -134,56 +132,43 @@ func (r *runner) env(agent string, tables []string, st step, rsctmp string) []st
 
 // runStep runs one action as a new process and measures it.
 func (r *runner) runStep(agent, bin string, n int, st step, rsctmp string, extraEnv ...string) (sample, string, error) {
-	r.w.emu.ResetLog()
-	r.w.imds.Reset()
 	limit := time.Duration(st.Timeout) * time.Millisecond
 	if agent == agentMove {
 		limit = 30 * time.Minute // it ignores CRM_meta_timeout; Pacemaker would kill it
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, st.Action)
-	cmd.Env = append(r.env(agent, tableIDs(n), st, rsctmp), extraEnv...)
-	return r.measure(ctx, cmd, agent, n, st)
+	env := append(r.env(agent, tableIDs(n), st, rsctmp), extraEnv...)
+	return r.measure(spawner.Request{Argv: []string{bin, st.Action}, Env: env, Timeout: limit}, agent, n, st)
 }
 
 // runCmd runs an arbitrary command with an agent's environment.
-func (r *runner) runCmd(agent string, n int, st step, rsctmp string, name string, args ...string) (sample, string, error) {
-	r.w.emu.ResetLog()
-	r.w.imds.Reset()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = r.env(agent, tableIDs(n), st, rsctmp)
-	return r.measure(ctx, cmd, agent, n, st)
+func (r *runner) runCmd(agent string, n int, st step, rsctmp string, argv ...string) (sample, string, error) {
+	return r.measure(spawner.Request{Argv: argv, Env: r.env(agent, tableIDs(n), st, rsctmp), Timeout: 10 * time.Minute}, agent, n, st)
 }
 
-func (r *runner) measure(ctx context.Context, cmd *exec.Cmd, agent string, n int, st step) (sample, string, error) {
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
+// measure has the spawner run the process, with the emulator's and the IMDS
+// fake's counts reset before it.
+func (r *runner) measure(req spawner.Request, agent string, n int, st step) (sample, string, error) {
+	r.w.emu.ResetLog()
+	r.w.imds.Reset()
+	req.Output = filepath.Join(r.w.dir, "output")
 	t0 := time.Now()
-	err := cmd.Start()
-	if err == nil {
-		err = cmd.Wait()
+	resp, err := r.sp.Run(req)
+	if err != nil {
+		return sample{}, "", err
 	}
-	wall := time.Since(t0)
-	s := sample{Agent: agent, Tables: n, Step: st.Name, Wall: wall, EC2: r.w.emu.Counts(), IMDS: r.w.imds.Counts()}
+	output, _ := os.ReadFile(req.Output)
+	s := sample{Agent: agent, Tables: n, Step: st.Name, Wall: resp.Wall, Code: resp.Code, CPU: resp.CPU, MaxRSSKB: resp.MaxRSSKB,
+		EC2: r.w.emu.Counts(), IMDS: r.w.imds.Counts()}
 	for _, e := range r.w.emu.Log() {
 		s.Log = append(s.Log, fmt.Sprintf("+%v %s %s %d %v", e.Time.Sub(t0).Round(time.Microsecond), e.Action, e.Code, e.Status, e.Latency.Round(time.Microsecond)))
 	}
-	if cmd.ProcessState == nil {
-		return s, out.String(), fmt.Errorf("%s %s: %v", agent, st.Action, err)
-	}
-	s.Code = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		s.MaxRSSKB = ru.Maxrss
+	if !resp.Ran {
+		return s, string(output), fmt.Errorf("%s %s: %s", agent, st.Action, resp.Err)
 	}
 	if st.Want >= 0 && s.Code != st.Want {
-		return s, out.String(), fmt.Errorf("%s %s (%d tables): exit %d, want %d (%v)", agent, st.Name, n, s.Code, st.Want, err)
+		return s, string(output), fmt.Errorf("%s %s (%d tables): exit %d, want %d (%s)", agent, st.Name, n, s.Code, st.Want, resp.Err)
 	}
-	return s, out.String(), nil
+	return s, string(output), nil
 }
 
 // runCycle resets the world and runs the whole cycle with one agent.
@@ -268,7 +253,12 @@ func run(c config) error {
 		return err
 	}
 	defer w.close()
-	r := &runner{c: c, w: w}
+	sp, err := spawner.Start(c.spawnBin)
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	r := &runner{c: c, w: w, sp: sp}
 	t0 := time.Now()
 	logf("EC2 emulator %s, IMDS http://%s inside the benchmark's namespace; load average %s", w.ec2URL, imdsAddr, meta.LoadStart)
 	for _, n := range c.tables {
@@ -404,7 +394,7 @@ func (r *runner) floor() error {
 	}
 	for i := 0; i < max(r.c.repsRH, 10); i++ {
 		for _, x := range runs {
-			s, out, err := r.runCmd(agentRH, 1, x.st, rsctmp, x.argv[0], x.argv[1:]...)
+			s, out, err := r.runCmd(agentRH, 1, x.st, rsctmp, x.argv...)
 			if err != nil {
 				return fmt.Errorf("%s: %v\n%s", x.name, err, out)
 			}
