@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +48,10 @@ type Client struct {
 	attempts *Attempts
 	// maxAttempts bounds the attempts of a call; 0: the context does.
 	maxAttempts int
+	// skew is added to this machine's clock to sign (nanoseconds): zero
+	// until the service refuses a signature for a clock that is more than
+	// skewThreshold off its own (see clockSkew).
+	skew atomic.Int64
 }
 
 const (
@@ -55,6 +60,10 @@ const (
 	// maxBackoff caps the wait between two attempts; the action's
 	// deadline, not a count, ends the retries.
 	maxBackoff = 2 * time.Second
+	// skewThreshold is how far this machine's clock must be from the
+	// service's, by the answer's Date header, for a refused signature to
+	// be taken for clock skew (AWS accepts 5 minutes; the SDKs use 4).
+	skewThreshold = 4 * time.Minute
 )
 
 // jitterBackoff is the wait of the SDK standard retryer before retry
@@ -112,20 +121,24 @@ func (c *Client) once(ctx context.Context, action, body string, out any) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	req.Header.Set("User-Agent", "routeha")
 	sum := sha256.Sum256([]byte(body))
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), c.service, c.region, time.Now().UTC()); err != nil {
+	skew := time.Duration(c.skew.Load())
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), c.service, c.region, time.Now().Add(skew).UTC()); err != nil {
 		return fmt.Errorf("%s: signing: %w", action, err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &TransportError{Op: action, Err: err}
 	}
+	answeredAt := time.Now()
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := readBody(resp)
 	if err != nil {
 		return &TransportError{Op: action, Err: fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return responseError(action, resp, raw)
+		re := responseError(action, resp, raw)
+		c.clockSkew(re, resp, answeredAt, skew)
+		return re
 	}
 	if out == nil {
 		out = &struct{}{}
@@ -140,6 +153,45 @@ func (c *Client) once(ctx context.Context, action, body string, out any) error {
 			Err: fmt.Errorf("the answer is not XML: %w", err)}
 	}
 	return nil
+}
+
+// clockSkew reads a refused signature as this machine's clock being off,
+// as the AWS SDKs do (their "clock skew correction"). When the error is one
+// a stale or future signing time gets and the answer's Date is more than
+// skewThreshold from this machine's clock, the error says so (re.Skew);
+// when it is that far from the time the request was signed with, the next
+// attempts sign with the service's time, and the error is retryable
+// (re.resigned). A refusal of a request already signed with the service's
+// time is final.
+func (c *Client) clockSkew(re *ResponseError, resp *http.Response, answeredAt time.Time, signedWith time.Duration) {
+	if !clockSkewCode(re.Code) {
+		return
+	}
+	server, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return
+	}
+	observed := server.Sub(answeredAt)
+	if observed.Abs() > skewThreshold {
+		re.Skew = observed
+	}
+	if (observed - signedWith).Abs() > skewThreshold {
+		c.skew.Store(int64(observed))
+		re.resigned = true
+	}
+}
+
+// clockSkewCode says whether an error code is one that a signing time
+// outside the service's window gets: EC2 answers RequestExpired, STS
+// SignatureDoesNotMatch ("Signature expired"); the others are those the
+// SDKs also read as possible skew.
+func clockSkewCode(code string) bool {
+	switch code {
+	case "RequestExpired", "RequestInTheFuture", "RequestTimeTooSkewed", "SignatureDoesNotMatch",
+		"InvalidSignatureException", "AuthFailure", "AccessDeniedException":
+		return true
+	}
+	return false
 }
 
 // queryDecoder is an answer that reads itself faster than encoding/xml
@@ -177,10 +229,20 @@ type ResponseError struct {
 	Message   string
 	RequestID string
 	Err       error
+	// Skew, when not zero, is how far the service's clock is ahead of
+	// this machine's (negative: behind) by the answer's Date, for an error
+	// that a signing time outside the service's window gets.
+	Skew time.Duration
+	// resigned: the client now signs with the service's time, which it
+	// did not for this request; another attempt may succeed.
+	resigned bool
 }
 
 func (e *ResponseError) Error() string {
 	switch {
+	case e.Code != "" && e.Skew != 0:
+		return fmt.Sprintf("%s: HTTP %d: %s: %s (request %s; this machine's clock is %s, by the answer's Date)",
+			e.Op, e.Status, e.Code, e.Message, e.RequestID, describeSkew(e.Skew))
 	case e.Code != "":
 		return fmt.Sprintf("%s: HTTP %d: %s: %s (request %s)", e.Op, e.Status, e.Code, e.Message, e.RequestID)
 	case e.Err != nil:
@@ -190,6 +252,14 @@ func (e *ResponseError) Error() string {
 }
 
 func (e *ResponseError) Unwrap() error { return e.Err }
+
+// describeSkew says how this machine's clock stands to the service's.
+func describeSkew(serviceAhead time.Duration) string {
+	if serviceAhead > 0 {
+		return serviceAhead.Round(time.Second).String() + " behind the service's"
+	}
+	return (-serviceAhead).Round(time.Second).String() + " ahead of the service's"
+}
 
 // Unreadable is true when the body was not the service's XML.
 func (e *ResponseError) Unreadable() bool { return e.Code == "" && e.Err != nil }
@@ -280,7 +350,7 @@ func retryable(err error) bool {
 	}
 	var re *ResponseError
 	if errors.As(err, &re) {
-		if retryableCode(re.Code) {
+		if retryableCode(re.Code) || re.resigned {
 			return true
 		}
 		switch re.Status {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -167,4 +168,94 @@ func TestAssumeRoleAnswer(t *testing.T) {
 	_, err = a.Retrieve(context.Background())
 	require.Error(t, err)
 	assert.Equal(t, agent.KindUnreadable, agent.KindOf(classify("AssumeRole", err)))
+}
+
+// skewedEC2 answers as EC2 does from a clock ahead of this machine's by
+// ahead (negative: behind): RequestExpired, dated with its own time, for a
+// request signed more than 5 minutes away from it, and the route tables
+// otherwise. Without date, its answers carry no Date header. signed gets
+// every request's signing time.
+func skewedEC2(ahead time.Duration, date bool, signed *[]time.Time) http.HandlerFunc {
+	var mu sync.Mutex
+	return func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().Add(ahead)
+		at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+		mu.Lock()
+		*signed = append(*signed, at)
+		mu.Unlock()
+		if date {
+			w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+		} else {
+			w.Header()["Date"] = nil
+		}
+		if err != nil || at.Sub(now).Abs() > 5*time.Minute {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `<Response><Errors><Error><Code>RequestExpired</Code><Message>Request has expired.</Message></Error></Errors><RequestID>r-1</RequestID></Response>`)
+			return
+		}
+		_, _ = w.Write([]byte(describeOK))
+	}
+}
+
+// A clock minutes off (NTP down, a resumed instance) does not stop the
+// agent: the refused request is signed again with EC2's time, from the
+// answer's Date, as the AWS SDKs and CLI do; the next requests of the
+// process use it from the start.
+func TestClockSkewCorrected(t *testing.T) {
+	for _, ahead := range []time.Duration{10 * time.Minute, -10 * time.Minute, 3 * time.Hour} {
+		t.Run(ahead.String(), func(t *testing.T) {
+			var signed []time.Time
+			r := newTestClient(t, skewedEC2(ahead, true, &signed))
+			for range 2 {
+				_, err := r.Tables(context.Background(), []string{"rtb-0123456789abcdef0"})
+				require.NoError(t, err)
+			}
+			require.Len(t, signed, 3, "one refused request, then two accepted")
+			assert.WithinDuration(t, time.Now(), signed[0], time.Minute, "first signed with this machine's clock")
+			assert.WithinDuration(t, time.Now().Add(ahead), signed[1], time.Minute, "signed again with EC2's")
+			assert.WithinDuration(t, time.Now().Add(ahead), signed[2], time.Minute, "and then from the start")
+		})
+	}
+}
+
+// Without a Date to go by, or with a clock that agrees with the service's,
+// a refused signature is final: no retry, the code kept, as before.
+func TestClockSkewNeedsEvidence(t *testing.T) {
+	var signed []time.Time
+	r := newTestClient(t, skewedEC2(10*time.Minute, false, &signed))
+	_, err := r.Tables(context.Background(), []string{"rtb-0123456789abcdef0"})
+	require.Error(t, err)
+	assert.Len(t, signed, 1)
+	var ae *agent.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "RequestExpired", ae.Code)
+	assert.NotContains(t, err.Error(), "clock")
+
+	calls := 0
+	r = newTestClient(t, func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors><RequestID>r-2</RequestID></Response>`)
+	})
+	_, err = r.Tables(context.Background(), []string{"rtb-0123456789abcdef0"})
+	assert.Equal(t, 1, calls, "a real AuthFailure is not retried")
+	assert.Equal(t, agent.KindDenied, agent.KindOf(err))
+	assert.NotContains(t, err.Error(), "clock")
+}
+
+// A refusal that persists once signed with the service's time is final,
+// and says how far off this machine's clock is, for the operator.
+func TestClockSkewNamedWhenRefusalPersists(t *testing.T) {
+	ahead := 20 * time.Minute
+	calls := 0
+	r := newTestClient(t, func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		w.Header().Set("Date", time.Now().Add(ahead).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors><RequestID>r-3</RequestID></Response>`)
+	})
+	_, err := r.Tables(context.Background(), []string{"rtb-0123456789abcdef0"})
+	assert.Equal(t, 2, calls, "signed again once with EC2's time, then final")
+	assert.Equal(t, agent.KindDenied, agent.KindOf(err))
+	assert.Contains(t, err.Error(), "this machine's clock is 20m0s behind the service's")
 }

@@ -259,6 +259,9 @@ func classify(op string, err error) error {
 		code == "InternalError" || code == "Unavailable" || code == "ServiceUnavailable" || code == "InternalFailure":
 		kind = agent.KindTransient
 	}
+	if re.Skew != 0 {
+		message += " (this machine's clock is " + describeSkew(re.Skew) + ", by the answer's Date)"
+	}
 	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(message)}
 }
 

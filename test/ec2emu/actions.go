@@ -595,7 +595,7 @@ func (e *Emulator) assumeRole(req *request) ([]byte, *apiError) {
 		dur = time.Duration(n) * time.Second
 	}
 	key := "ASIA" + strings.ToUpper(randHex(16))
-	k := issuedKey{RoleArn: role, Secret: randHex(40), Token: "FwoGZXIvYXdzE" + randHex(100), Expires: e.now().Add(dur).UTC().Truncate(time.Second)}
+	k := issuedKey{RoleArn: role, Secret: randHex(40), Token: "FwoGZXIvYXdzE" + randHex(100), Expires: e.clock().Add(dur).UTC().Truncate(time.Second)}
 	e.mu.Lock()
 	e.issued[key] = k
 	e.mu.Unlock()

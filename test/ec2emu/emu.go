@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,7 +36,7 @@ type Emulator struct {
 	roleArn  string // role mode when non-empty
 	issued   map[string]issuedKey
 	onChange func(*State)
-	now      func() time.Time
+	skew     atomic.Int64 // ns the emulator's clock runs ahead of this machine's
 }
 
 type issuedKey struct {
@@ -76,8 +77,38 @@ func WithOnChange(fn func(*State)) Option { return func(e *Emulator) { e.onChang
 // WithRegion sets the region of the state.
 func WithRegion(region string) Option { return func(e *Emulator) { e.state.Region = region } }
 
-// WithClock replaces time.Now (for credential expiry tests).
-func WithClock(now func() time.Time) Option { return func(e *Emulator) { e.now = now } }
+// SetClockSkew makes the emulator's clock run d ahead of this machine's
+// (negative: behind), as if the agent's clock were off by -d. As on AWS, a
+// request signed more than signatureWindow away from the emulator's time
+// is refused (EC2: RequestExpired, STS: SignatureDoesNotMatch), and every
+// answer's Date header is the emulator's time.
+func (e *Emulator) SetClockSkew(d time.Duration) { e.skew.Store(int64(d)) }
+
+// clock is the emulator's time.
+func (e *Emulator) clock() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }
+
+// signatureWindow is how far from the service's time Signature Version 4
+// accepts a request's signing time.
+const signatureWindow = 5 * time.Minute
+
+// signedOutOfWindow refuses a request whose X-Amz-Date is more than
+// signatureWindow from the emulator's clock, with the error the service
+// gives; a request without the header is not checked.
+func (e *Emulator) signedOutOfWindow(req *request, hr *http.Request) *apiError {
+	signed, err := time.Parse("20060102T150405Z", hr.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return nil
+	}
+	now := e.clock().UTC()
+	if d := signed.Sub(now); d <= signatureWindow && d >= -signatureWindow {
+		return nil
+	}
+	if req.action == "AssumeRole" {
+		return errf(403, "SignatureDoesNotMatch", "Signature expired: %s is now earlier than %s (%s - 5 min.)",
+			signed.Format("20060102T150405Z"), now.Add(-signatureWindow).Format("20060102T150405Z"), now.Format("20060102T150405Z"))
+	}
+	return errf(400, "RequestExpired", "Request has expired.")
+}
 
 // New returns an emulator holding a copy of st (the standard fixture when nil).
 func New(st *State, opts ...Option) *Emulator {
@@ -87,7 +118,7 @@ func New(st *State, opts ...Option) *Emulator {
 		st = st.Snapshot()
 	}
 	_ = st.normalize()
-	e := &Emulator{state: st, counts: map[string]int{}, issued: map[string]issuedKey{}, now: time.Now}
+	e := &Emulator{state: st, counts: map[string]int{}, issued: map[string]issuedKey{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -315,6 +346,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	start := time.Now()
+	w.Header().Set("Date", e.clock().UTC().Format(http.TimeFormat))
 	if err := hr.ParseForm(); err != nil {
 		writeEC2Error(w, e.newID(), errf(400, "MalformedQueryString", "%v", err))
 		return
@@ -374,6 +406,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 
+	if aerr := e.signedOutOfWindow(req, hr); aerr != nil {
+		record(aerr.code, aerr.status)
+		e.writeError(w, req, aerr)
+		return
+	}
 	body, aerr := e.dispatch(req)
 	if aerr != nil {
 		record(aerr.code, aerr.status)
@@ -449,7 +486,7 @@ func (e *Emulator) authorize(req *request, tables []string) *apiError {
 	}
 	if e.roleArn != "" && isRouteWrite(req.action) {
 		k, ok := e.issued[req.principal]
-		if !ok || k.RoleArn != e.roleArn || e.now().After(k.Expires) {
+		if !ok || k.RoleArn != e.roleArn || e.clock().After(k.Expires) {
 			return e.unauthorized(req, tables)
 		}
 	}

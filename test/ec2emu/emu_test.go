@@ -227,6 +227,31 @@ func TestDescribeFilters(t *testing.T) {
 	}
 }
 
+// With its clock skewed, the emulator refuses what AWS refuses: a request
+// signed more than 5 minutes from its time; its Date header shows its time.
+func TestClockSkewRefusesStaleSignatures(t *testing.T) {
+	f := newFixture(t)
+	c := f.client("AKIATEST")
+	ctx := context.Background()
+	f.emu.SetClockSkew(10 * time.Minute)
+	_, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	assert.Equal(t, "RequestExpired", apiCode(t, err))
+
+	resp, err := http.Post(f.srv.URL, "application/x-www-form-urlencoded", strings.NewReader("Action=DescribeRouteTables&Version=2016-11-15"))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(10*time.Minute), date, 5*time.Second)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "an unsigned request is not checked")
+
+	// A new client: the SDK's own takes its signing time from the Date of
+	// the answers it has seen, now 10 minutes ahead.
+	f.emu.SetClockSkew(4 * time.Minute)
+	_, err = f.client("AKIATEST").DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	assert.NoError(t, err, "within the 5-minute window")
+}
+
 func TestRouteWrites(t *testing.T) {
 	f := newFixture(t)
 	c := f.client("AKIATEST")

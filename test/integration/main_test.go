@@ -265,6 +265,31 @@ func TestThrottlingStillSucceeds(t *testing.T) {
 	e.expect("a", "monitor", harness.OCFSuccess, recurring)
 }
 
+// A node whose clock is off by more than AWS's 5-minute window (NTP down,
+// an instance resumed from hibernation) still starts and monitors: the
+// refused request is signed again with EC2's time, from the answer's Date,
+// once per process.
+func TestClockSkewCorrected(t *testing.T) {
+	for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			e := newEnv(t)
+			e.w.Emu.SetClockSkew(skew)
+			e.w.Emu.ResetLog()
+			e.expect("a", "start", harness.OCFSuccess)
+			assert.Equal(t, e.w.Node("a").ENI, e.target(rtb1))
+			log := e.w.Emu.Log()
+			require.NotEmpty(t, log)
+			assert.Equal(t, "RequestExpired", log[0].Code, "the first request, signed with the node's clock")
+			for _, entry := range log[1:] {
+				assert.Empty(t, entry.Code, "%s after the correction", entry.Action)
+			}
+			e.w.Emu.ResetLog()
+			e.expect("a", "monitor", harness.OCFSuccess, recurring)
+			assert.Equal(t, map[string]int{"DescribeRouteTables": 2}, e.w.Emu.Counts(), "one refused, one answered")
+		})
+	}
+}
+
 func TestAPIDown(t *testing.T) {
 	e := newEnv(t)
 	e.expect("a", "start", harness.OCFSuccess)
