@@ -288,6 +288,27 @@ func TestClockSkewCorrected(t *testing.T) {
 			assert.Equal(t, map[string]int{"DescribeRouteTables": 2}, e.w.Emu.Counts(), "one refused, one answered")
 		})
 	}
+	// Through routing_table_role: STS refuses the stale AssumeRole with
+	// SignatureDoesNotMatch ("Signature expired"), corrected the same way.
+	t.Run("role", func(t *testing.T) {
+		e := newEnv(t)
+		const role = "arn:aws:iam::123456789012:role/routeha"
+		e.w.Emu.SetRoleMode(role)
+		e.params["routing_table_role"] = role
+		e.w.Emu.SetClockSkew(-10 * time.Minute)
+		e.w.Emu.ResetLog()
+		e.expect("a", "start", harness.OCFSuccess)
+		assert.Equal(t, e.w.Node("a").ENI, e.target(rtb2))
+		refused := map[string]string{}
+		for _, entry := range e.w.Emu.Log() {
+			if entry.Code != "" {
+				refused[entry.Action] = entry.Code
+			}
+		}
+		assert.Equal(t, "SignatureDoesNotMatch", refused["AssumeRole"])
+		assert.Equal(t, "RequestExpired", refused["DescribeRouteTables"])
+		assert.Len(t, refused, 2, "nothing else refused: %v", refused)
+	})
 }
 
 func TestAPIDown(t *testing.T) {
