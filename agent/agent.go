@@ -135,7 +135,7 @@ func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ 
 // observe learns who this node is, builds the EC2 adapter for its region,
 // and reads the configured tables in one request: the first steps of
 // start, monitor and validate-all.
-func (a *Agent) observe(ctx context.Context, cfg *Config) (Self, Routes, []Table, error) {
+func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config) (Self, Routes, []Table, error) {
 	self, err := a.adapters.Identity(cfg).Self(ctx)
 	if err != nil {
 		return Self{}, nil, nil, identityFailure(ctx, err)
@@ -148,5 +148,19 @@ func (a *Agent) observe(ctx context.Context, cfg *Config) (Self, Routes, []Table
 	if err != nil {
 		return Self{}, nil, nil, apiFailure(ctx, "cannot read route tables", err)
 	}
+	if sr, ok := routes.(ClockSkewReporter); ok {
+		if d := sr.ClockSkew(); d != 0 {
+			log.Warnf("this node's clock is %s EC2's, by EC2's answers: requests are signed with EC2's time; check the time service (chrony, NTP)", skewWords(d))
+		}
+	}
 	return self, routes, tables, nil
+}
+
+// skewWords says how this node's clock stands to a service's that is ahead
+// of it by serviceAhead.
+func skewWords(serviceAhead time.Duration) string {
+	if serviceAhead > 0 {
+		return serviceAhead.Round(time.Second).String() + " behind"
+	}
+	return (-serviceAhead).Round(time.Second).String() + " ahead of"
 }

@@ -53,7 +53,11 @@ type fakeRoutes struct {
 	snapshot  map[string]Table
 	// afterWrite runs after a write is applied (to simulate a rival).
 	afterWrite func(f *fakeRoutes, w Write)
+	// skew is what ClockSkew reports.
+	skew time.Duration
 }
+
+func (f *fakeRoutes) ClockSkew() time.Duration { return f.skew }
 
 func newFakeRoutes(tables ...Table) *fakeRoutes {
 	f := &fakeRoutes{tables: map[string]*Table{}, srcDest: map[string]bool{}}

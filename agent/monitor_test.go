@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,6 +73,32 @@ func TestMonitorBlackholeSaysSo(t *testing.T) {
 	requireCode(t, ocf.NotRunning, r)
 	assert.Contains(t, r.reason, "blackhole")
 	assert.Contains(t, r.reason, nodeB.InstanceID)
+}
+
+// A node whose clock EC2 found off still gets its answer (the adapter
+// signs with EC2's time), and the log says to mend the clock; a node whose
+// clock agrees logs nothing of the kind.
+func TestClockSkewLogged(t *testing.T) {
+	for skew, want := range map[time.Duration]string{
+		10 * time.Minute: "this node's clock is 10m0s behind EC2's",
+		-3 * time.Hour:   "this node's clock is 3h0m0s ahead of EC2's",
+		0:                "",
+	} {
+		routes := newFakeRoutes(table(rtb1, &nodeA))
+		routes.skew = skew
+		w := newWorld(t, nodeA, routes)
+		w.putVIP()
+		for _, action := range []string{"monitor", "start", "validate-all"} {
+			r := w.run(action, nil)
+			requireCode(t, ocf.Success, r)
+			if want == "" {
+				assert.NotContains(t, r.stderr, "clock", action)
+			} else {
+				assert.Contains(t, r.stderr, want, action)
+				assert.Contains(t, r.stderr, "NTP", action)
+			}
+		}
+	}
 }
 
 // EC2 implementations differ in which of InstanceId and NetworkInterfaceId

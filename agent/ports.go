@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // Self is this instance as the instance metadata service describes it.
@@ -103,6 +104,17 @@ type Routes interface {
 	Interfaces(ctx context.Context, ids []string) ([]Interface, error)
 	// SetSourceDestCheck turns the check on or off for an ENI.
 	SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error
+}
+
+// ClockSkewReporter is a Routes that may find this node's clock off from
+// the API's and then signs with the API's time, as the AWS SDKs do. The
+// agent logs what it found: the action succeeds, but the node's time is
+// wrong, and the operator should mend it before something less forgiving
+// fails.
+type ClockSkewReporter interface {
+	// ClockSkew is how far the API's clock is ahead of this node's
+	// (negative: behind); zero when it was not found off.
+	ClockSkew() time.Duration
 }
 
 // Interface is one elastic network interface.

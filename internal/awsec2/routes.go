@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/suzlab/routeha/agent"
 )
@@ -76,6 +77,13 @@ func rootCause(err error) string {
 }
 
 var _ agent.Routes = (*Routes)(nil)
+
+// ClockSkew is how far EC2's clock is ahead of this machine's, as its
+// answers showed (negative: behind); zero unless a request was refused for
+// it (see Client.clockSkew).
+func (r *Routes) ClockSkew() time.Duration { return time.Duration(r.api.skew.Load()) }
+
+var _ agent.ClockSkewReporter = (*Routes)(nil)
 
 // Tables describes all tables in one DescribeRouteTables request.
 func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error) {

@@ -275,8 +275,10 @@ func TestClockSkewCorrected(t *testing.T) {
 			e := newEnv(t)
 			e.w.Emu.SetClockSkew(skew)
 			e.w.Emu.ResetLog()
-			e.expect("a", "start", harness.OCFSuccess)
+			res := e.expect("a", "start", harness.OCFSuccess)
 			assert.Equal(t, e.w.Node("a").ENI, e.target(rtb1))
+			word := map[bool]string{true: "behind", false: "ahead of"}[skew > 0]
+			assert.Regexp(t, `this node's clock is (9m5\ds|10m0s|10m1s) `+word+` EC2's`, res.Stderr, "the log says to mend the clock")
 			log := e.w.Emu.Log()
 			require.NotEmpty(t, log)
 			assert.Equal(t, "RequestExpired", log[0].Code, "the first request, signed with the node's clock")
