@@ -150,15 +150,15 @@ func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config) (Self
 	}
 	if sr, ok := routes.(ClockSkewReporter); ok {
 		if d := sr.ClockSkew(); d != 0 {
-			log.Warnf("this node's clock is %s EC2's, by EC2's answers: requests are signed with EC2's time; check the time service (chrony, NTP)", skewWords(d))
+			log.Warnf("this node's clock is %s EC2's, by EC2's answers: requests are signed with EC2's time; check the time service (chrony, NTP)", SkewWords(d))
 		}
 	}
 	return self, routes, tables, nil
 }
 
-// skewWords says how this node's clock stands to a service's that is ahead
-// of it by serviceAhead.
-func skewWords(serviceAhead time.Duration) string {
+// SkewWords says how this node's clock stands to a service's that is ahead
+// of it by serviceAhead (negative: behind): "10m0s behind", "3s ahead of".
+func SkewWords(serviceAhead time.Duration) string {
 	if serviceAhead > 0 {
 		return serviceAhead.Round(time.Second).String() + " behind"
 	}

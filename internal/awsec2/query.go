@@ -20,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/suzlab/routeha/agent"
 )
 
 // HTTPDoer sends one HTTP request; *http.Client is one.
@@ -242,7 +244,7 @@ func (e *ResponseError) Error() string {
 	switch {
 	case e.Code != "" && e.Skew != 0:
 		return fmt.Sprintf("%s: HTTP %d: %s: %s (request %s; this machine's clock is %s, by the answer's Date)",
-			e.Op, e.Status, e.Code, e.Message, e.RequestID, describeSkew(e.Skew))
+			e.Op, e.Status, e.Code, e.Message, e.RequestID, agent.SkewWords(e.Skew)+" the service's")
 	case e.Code != "":
 		return fmt.Sprintf("%s: HTTP %d: %s: %s (request %s)", e.Op, e.Status, e.Code, e.Message, e.RequestID)
 	case e.Err != nil:
@@ -252,14 +254,6 @@ func (e *ResponseError) Error() string {
 }
 
 func (e *ResponseError) Unwrap() error { return e.Err }
-
-// describeSkew says how this machine's clock stands to the service's.
-func describeSkew(serviceAhead time.Duration) string {
-	if serviceAhead > 0 {
-		return serviceAhead.Round(time.Second).String() + " behind the service's"
-	}
-	return (-serviceAhead).Round(time.Second).String() + " ahead of the service's"
-}
 
 // Unreadable is true when the body was not the service's XML.
 func (e *ResponseError) Unreadable() bool { return e.Code == "" && e.Err != nil }

@@ -268,7 +268,7 @@ func classify(op string, err error) error {
 		kind = agent.KindTransient
 	}
 	if re.Skew != 0 {
-		message += " (this machine's clock is " + describeSkew(re.Skew) + ", by the answer's Date)"
+		message += " (this machine's clock is " + agent.SkewWords(re.Skew) + " the service's, by the answer's Date)"
 	}
 	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(message)}
 }
