@@ -104,8 +104,13 @@ func (e *Emulator) signedOutOfWindow(req *request, hr *http.Request) *apiError {
 		return nil
 	}
 	if req.action == "AssumeRole" {
+		const f = "20060102T150405Z"
+		if signed.After(now) {
+			return errf(403, "SignatureDoesNotMatch", "Signature not yet current: %s is still later than %s (%s + 5 min.)",
+				signed.Format(f), now.Add(signatureWindow).Format(f), now.Format(f))
+		}
 		return errf(403, "SignatureDoesNotMatch", "Signature expired: %s is now earlier than %s (%s - 5 min.)",
-			signed.Format("20060102T150405Z"), now.Add(-signatureWindow).Format("20060102T150405Z"), now.Format("20060102T150405Z"))
+			signed.Format(f), now.Add(-signatureWindow).Format(f), now.Format(f))
 	}
 	return errf(400, "RequestExpired", "Request has expired.")
 }
