@@ -135,12 +135,12 @@ func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ 
 // observe learns who this node is, builds the EC2 adapter for its region,
 // and reads the configured tables in one request: the first steps of
 // start, monitor and validate-all.
-func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config) (Self, Routes, []Table, error) {
+func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config, budget Budget) (Self, Routes, []Table, error) {
 	self, err := a.adapters.Identity(cfg).Self(ctx)
 	if err != nil {
 		return Self{}, nil, nil, identityFailure(ctx, err)
 	}
-	routes, err := a.adapters.Routes(ctx, cfg, self)
+	routes, err := a.adapters.Routes(ctx, cfg, self, budget)
 	if err != nil {
 		return Self{}, nil, nil, apiFailure(ctx, "EC2 client", err)
 	}
@@ -155,6 +155,20 @@ func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config) (Self
 	}
 	return self, routes, tables, nil
 }
+
+// The retry budgets of the actions (see Budget). A monitor reads once,
+// and retries a failed read at most twice, quickly: an outage it cannot
+// see through is reported, not fought. start and validate-all retry
+// until their deadline, backing off up to several seconds under
+// throttling so that a failover does not feed the throttling it meets.
+const (
+	monitorRequests = 3
+	monitorBackoff  = time.Second
+	startBackoff    = 5 * time.Second
+)
+
+func monitorBudget() Budget { return Budget{Requests: monitorRequests, MaxBackoff: monitorBackoff} }
+func startBudget() Budget   { return Budget{MaxBackoff: startBackoff} }
 
 // SkewWords says how this node's clock stands to a service's that is ahead
 // of it by serviceAhead (negative: behind): "10m0s behind", "3s ahead of".

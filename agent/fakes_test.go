@@ -251,7 +251,7 @@ type fakeAdapters struct {
 }
 
 func (f *fakeAdapters) Identity(*Config) Identity { return f.id }
-func (f *fakeAdapters) Routes(context.Context, *Config, Self) (Routes, error) {
+func (f *fakeAdapters) Routes(context.Context, *Config, Self, Budget) (Routes, error) {
 	f.built++
 	return f.routes, nil
 }

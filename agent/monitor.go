@@ -32,7 +32,7 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 	if !has {
 		return ocf.Errorf(ocf.NotRunning, "%s is not on %s", cfg.IP, cfg.Address.Interface)
 	}
-	self, _, tables, err := a.observe(ctx, r.Log, cfg)
+	self, _, tables, err := a.observe(ctx, r.Log, cfg, monitorBudget())
 	if err != nil {
 		return err
 	}

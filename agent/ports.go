@@ -196,10 +196,24 @@ func KindOf(err error) ErrorKind {
 	return KindOther
 }
 
+// Budget bounds how hard the Routes adapter of one action retries. A
+// recurring monitor must not turn an API brownout into a retry storm, so it
+// gets a few requests; a start must push a failover through, so it retries
+// until its deadline with a back-off that honours throttling.
+type Budget struct {
+	// Requests bounds the EC2 requests (first attempts and retries) the
+	// adapter makes over all its calls in this action; 0: only the
+	// action's deadline bounds them.
+	Requests int
+	// MaxBackoff caps the jittered wait between two attempts of a call;
+	// 0: the adapter's default.
+	MaxBackoff time.Duration
+}
+
 // Adapters builds the three ports for one action. Routes is built after
 // Identity because its region may come from the instance's identity.
 type Adapters interface {
 	Identity(cfg *Config) Identity
-	Routes(ctx context.Context, cfg *Config, self Self) (Routes, error)
+	Routes(ctx context.Context, cfg *Config, self Self, budget Budget) (Routes, error)
 	VIP() VIP
 }

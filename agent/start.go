@@ -18,7 +18,7 @@ import (
 // them show this node. It is idempotent: tables already pointing here are
 // not written. Everything is bounded by the action's deadline.
 func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
-	self, routes, tables, err := a.observe(ctx, r.Log, cfg)
+	self, routes, tables, err := a.observe(ctx, r.Log, cfg, startBudget())
 	if err != nil {
 		return err
 	}

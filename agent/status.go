@@ -148,7 +148,7 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 		return st
 	}
 	st.Instance = &self
-	routes, err := a.adapters.Routes(ctx, cfg, self)
+	routes, err := a.adapters.Routes(ctx, cfg, self, monitorBudget())
 	if err == nil {
 		var tables []Table
 		tables, err = routes.Tables(ctx, cfg.Tables)

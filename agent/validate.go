@@ -26,7 +26,7 @@ func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error
 	if !ok {
 		return ocf.Errorf(ocf.ErrInstalled, "interface %s does not exist on this node; check the interface parameter", cfg.Address.Interface)
 	}
-	self, routes, tables, err := a.observe(ctx, r.Log, cfg)
+	self, routes, tables, err := a.observe(ctx, r.Log, cfg, startBudget())
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +44,11 @@ type Options struct {
 	Attempts *Attempts
 	// Getenv reads the environment; nil means the process's own.
 	Getenv func(string) string
+	// Requests bounds the requests the client makes over all its calls
+	// (retries included); 0: only the context's deadline does.
+	Requests int
+	// MaxBackoff caps the wait between two attempts; 0: defaultMaxBackoff.
+	MaxBackoff time.Duration
 }
 
 // NewClient builds an EC2 client whose retries (throttling, 5xx, timeouts,
@@ -102,8 +108,13 @@ func NewClient(_ context.Context, o Options) (*Client, error) {
 	}
 	signer := v4.NewSigner()
 	client := func(service, version, endpoint string, creds aws.CredentialsProvider) *Client {
-		return &Client{service: service, version: version, endpoint: endpoint, region: o.Region,
-			creds: creds, http: httpClient, signer: signer, attempts: o.Attempts}
+		c := &Client{service: service, version: version, endpoint: endpoint, region: o.Region,
+			creds: creds, http: httpClient, signer: signer, attempts: o.Attempts, maxBackoff: o.MaxBackoff}
+		if o.Requests > 0 {
+			c.budget = &atomic.Int64{}
+			c.budget.Store(int64(o.Requests))
+		}
+		return c
 	}
 	// Assumed roles reach STS with the same region, endpoint settings,
 	// transport and retries as EC2 (aws-vpc-move-ip loses its region here).

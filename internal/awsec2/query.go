@@ -50,6 +50,12 @@ type Client struct {
 	attempts *Attempts
 	// maxAttempts bounds the attempts of a call; 0: the context does.
 	maxAttempts int
+	// budget, when set, is how many requests are left to all calls
+	// (Options.Requests); a call that finds it spent returns its last
+	// error instead of trying again.
+	budget *atomic.Int64
+	// maxBackoff caps the wait between two attempts; 0: defaultMaxBackoff.
+	maxBackoff time.Duration
 	// skew is added to this machine's clock to sign (nanoseconds): zero
 	// until the service refuses a signature for a clock that is more than
 	// skewThreshold off its own (see clockSkew).
@@ -59,9 +65,9 @@ type Client struct {
 const (
 	ec2Version = "2016-11-15"
 	stsVersion = "2011-06-15"
-	// maxBackoff caps the wait between two attempts; the action's
-	// deadline, not a count, ends the retries.
-	maxBackoff = 2 * time.Second
+	// defaultMaxBackoff caps the wait between two attempts unless the
+	// client was given its own cap.
+	defaultMaxBackoff = 2 * time.Second
 	// skewThreshold is how far this machine's clock must be from the
 	// service's, by the answer's Date header, for a refused signature to
 	// be taken for clock skew (AWS accepts 5 minutes; the SDKs use 4).
@@ -71,7 +77,10 @@ const (
 // jitterBackoff is the wait of the SDK standard retryer before retry
 // number attempt (1, 2, ...): a random part of 1 s (throttling) or 50 ms
 // (anything else) doubled at each retry, capped at maxBackoff.
-func jitterBackoff(attempt int, err error) time.Duration {
+func jitterBackoff(attempt int, err error, maxBackoff time.Duration) time.Duration {
+	if maxBackoff <= 0 {
+		maxBackoff = defaultMaxBackoff
+	}
 	base := 50 * time.Millisecond
 	var re *ResponseError
 	if errors.As(err, &re) && throttleCode(re.Code) {
@@ -94,13 +103,21 @@ func (c *Client) call(ctx context.Context, action string, params url.Values, out
 	params.Set("Action", action)
 	params.Set("Version", c.version)
 	body := params.Encode()
+	var last error
 	for attempt := 1; ; attempt++ {
+		if c.budget != nil && c.budget.Add(-1) < 0 {
+			if last == nil {
+				return fmt.Errorf("%s: the action's budget of EC2 requests is spent", action)
+			}
+			return last
+		}
 		err := c.once(ctx, action, body, out)
 		if err == nil || ctx.Err() != nil || !retryable(err) || attempt == c.maxAttempts {
 			return err
 		}
+		last = err
 		c.attempts.record(err)
-		wait := time.NewTimer(jitterBackoff(attempt, err))
+		wait := time.NewTimer(jitterBackoff(attempt, err, c.maxBackoff))
 		select {
 		case <-ctx.Done():
 			wait.Stop()

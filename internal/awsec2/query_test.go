@@ -103,17 +103,17 @@ func TestBackoff(t *testing.T) {
 	throttled := &ResponseError{Code: "RequestLimitExceeded"}
 	other := &ResponseError{Status: 503}
 	for range 200 {
-		assert.Less(t, jitterBackoff(1, throttled), time.Second)
-		assert.Less(t, jitterBackoff(2, throttled), maxBackoff)
-		assert.Less(t, jitterBackoff(1, other), 50*time.Millisecond)
-		assert.Less(t, jitterBackoff(3, other), 200*time.Millisecond)
-		assert.LessOrEqual(t, jitterBackoff(40, other), maxBackoff)
-		assert.GreaterOrEqual(t, jitterBackoff(40, other), time.Duration(0))
+		assert.Less(t, jitterBackoff(1, throttled, 0), time.Second)
+		assert.Less(t, jitterBackoff(2, throttled, 0), defaultMaxBackoff)
+		assert.Less(t, jitterBackoff(1, other, 0), 50*time.Millisecond)
+		assert.Less(t, jitterBackoff(3, other, 0), 200*time.Millisecond)
+		assert.LessOrEqual(t, jitterBackoff(40, other, 0), defaultMaxBackoff)
+		assert.GreaterOrEqual(t, jitterBackoff(40, other, 0), time.Duration(0))
 	}
 	// Jittered: not one fixed value.
 	seen := map[time.Duration]bool{}
 	for range 20 {
-		seen[jitterBackoff(5, throttled)] = true
+		seen[jitterBackoff(5, throttled, 0)] = true
 	}
 	assert.Greater(t, len(seen), 1)
 }

@@ -64,13 +64,14 @@ func (p *Platform) Identity(cfg *agent.Config) agent.Identity {
 
 // Routes returns the EC2 adapter, in the configured region or this
 // instance's own.
-func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Self) (agent.Routes, error) {
+func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Self, budget agent.Budget) (agent.Routes, error) {
 	region := cfg.Region
 	if region == "" {
 		region = self.Region
 	}
 	o := p.ec2Options(ctx, cfg, region)
 	o.Role = cfg.Role
+	o.Requests, o.MaxBackoff = budget.Requests, budget.MaxBackoff
 	o.SessionName = "routeha-" + self.InstanceID
 	client, err := awsec2.NewClient(ctx, o)
 	if err != nil {
