@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/suzlab/routeha/agent"
+	"github.com/suzlab/routeha/internal/rsctmp"
 )
 
 // Identity implements agent.Identity.
@@ -281,6 +282,6 @@ func (id *Identity) store(s agent.Self) {
 		return
 	}
 	if b, err := json.Marshal(cached{Version: cacheVersion, Self: s}); err == nil {
-		_ = writePrivate(id.cachePath, b)
+		_ = rsctmp.WritePrivate(id.cachePath, b)
 	}
 }

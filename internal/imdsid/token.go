@@ -3,7 +3,6 @@ package imdsid
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/suzlab/routeha/internal/rsctmp"
 )
 
 // TokenCache is an IMDS HTTP client that keeps the IMDSv2 session token in
@@ -114,42 +115,11 @@ func (c *TokenCache) store(st storedToken) {
 	if err != nil {
 		return
 	}
-	_ = writePrivate(c.path, b)
+	_ = rsctmp.WritePrivate(c.path, b)
 }
 
 func (c *TokenCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_ = os.Remove(c.path)
-}
-
-// writePrivate writes a file atomically with mode 0600 and never through a
-// symlink: a temporary file created with O_EXCL, then renamed over path.
-func writePrivate(path string, b []byte) error {
-	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
-		return err
-	}
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if werr != nil || cerr != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write %s: %v %v", tmp, werr, cerr)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i]
-	}
-	return "."
 }
