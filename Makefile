@@ -7,20 +7,52 @@ DESTDIR     ?=
 PROVIDER    := suzlab
 BIN         := bin/routeha
 MANPAGE     := bin/ocf_$(PROVIDER)_routeha.7
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w"
+# The release version (test/packaging/version.sh: git describe, else the
+# VERSION file), stamped into the binary, hence into meta-data and the man
+# page, and given to the packages. `make VERSION=x` overrides it.
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell bash test/packaging/version.sh)
+endif
+GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.stampedVersion=$(VERSION)"
+GOSRC       := $(shell find . -name '*.go' -not -path './test/*') go.mod go.sum
+# make deb / rpm / dist: ARCH is amd64 (x86_64) or arm64 (aarch64); the
+# static binaries are cross-compiled into PKGDIR, the packages go to DIST.
+ARCH        ?= $(shell $(GO) env GOARCH)
+PKGARCH     := $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(ARCH)))
+HOSTARCH    := $(shell $(GO) env GOHOSTARCH)
+PKGDIR      ?= bin/pkg
+DIST        ?= dist
+PKGMAN      := $(PKGDIR)/ocf_$(PROVIDER)_routeha.7
+rpmarch      = $(patsubst amd64,x86_64,$(patsubst arm64,aarch64,$(1)))
+# build-pkg.sh <deb|rpm> <amd64|arm64>
+pkg          = BIN=$(PKGDIR)/linux_$(2)/routeha MAN=$(PKGMAN) ARCH=$(2) VERSION=$(VERSION) OUT=$(DIST) \
+               bash test/packaging/build-pkg.sh $(1)
 export CGO_ENABLED := 0
 # sudo resets PATH to secure_path, which lacks Go's directory on a fresh
 # machine: add it (and GOPATH/bin, for staticcheck) for every recipe.
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
-.PHONY: all build deps test unit lint fuzz integration install uninstall clean man docs deb demo bench
+.PHONY: all build deps test unit lint fuzz integration install uninstall clean man docs deb rpm dist demo bench FORCE
 
 all: build
 
 build: $(BIN)
 
-$(BIN): $(shell find . -name '*.go' -not -path './test/*') go.mod go.sum
+$(BIN): $(GOSRC) bin/.version
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
+
+# Rewritten only when the version changes, so that a new commit or tag
+# relinks the binaries and nothing else does.
+bin/.version $(PKGDIR)/.version: FORCE
+	@test -n "$(VERSION)" || { echo "no version: test/packaging/version.sh failed" >&2; exit 1; }
+	@mkdir -p $(@D); [ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+
+$(PKGDIR)/linux_%/routeha: $(GOSRC) $(PKGDIR)/.version
+	GOOS=linux GOARCH=$* $(GO) build $(GOFLAGS_BUILD) -o $@ .
+
+# The man page does not depend on the architecture: the host's binary writes it.
+$(PKGMAN): $(PKGDIR)/linux_$(HOSTARCH)/routeha
+	$< man > $@
 
 man: $(MANPAGE)
 
@@ -55,9 +87,19 @@ uninstall:
 clean:
 	rm -rf bin dist
 
-# A .deb of the agent and its man page (nfpm), into dist/.
-deb: build man
-	bash test/packaging/build-deb.sh
+# A .deb or .rpm of the agent, its man page and license (nfpm, one
+# configuration: test/packaging/nfpm.yaml) for ARCH, into DIST:
+# routeha_<version>_<arch>.deb, routeha-<version>-1.<rpmarch>.rpm.
+deb rpm: $(PKGDIR)/linux_$(PKGARCH)/routeha $(PKGMAN)
+	$(call pkg,$@,$(PKGARCH))
+
+# All four packages and their SHA256SUMS.
+dist: $(PKGDIR)/linux_amd64/routeha $(PKGDIR)/linux_arm64/routeha $(PKGMAN)
+	$(call pkg,deb,amd64)
+	$(call pkg,rpm,amd64)
+	$(call pkg,deb,arm64)
+	$(call pkg,rpm,arm64)
+	cd $(DIST) && sha256sum $(foreach a,amd64 arm64,routeha_$(VERSION)_$(a).deb routeha-$(VERSION)-1.$(call rpmarch,$(a)).rpm) > SHA256SUMS
 
 # The local demo: a two-node Pacemaker cluster in namespaces, a VPC router
 # applying the emulator's route table, and a client pinging the VIP while

@@ -17,9 +17,19 @@ func main() {
 	os.Exit(int(ocf.Run(context.Background(), a.Definition(), os.Args, os.Environ(), os.Stdout, os.Stderr)))
 }
 
-// version is the module version the go command stamped into the binary
-// (a tag, or a pseudo-version from the commit).
+// stampedVersion is the release version make writes in at link time
+// (-ldflags "-X main.stampedVersion=..." from test/packaging/version.sh), so
+// that meta-data, the man page and the .deb/.rpm say the same. It is the one
+// package-level variable: -X can set nothing else, and only the linker
+// writes it.
+var stampedVersion string
+
+// version is the version make stamped in, else the module version the go
+// command recorded (go install of a tag), else "devel".
 func version() string {
+	if stampedVersion != "" {
+		return stampedVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}

@@ -111,6 +111,9 @@ func TestMain(m *testing.M) {
 	if install.dir != "" {
 		_ = os.RemoveAll(install.dir)
 	}
+	if distBuild.dir != "" {
+		_ = os.RemoveAll(distBuild.dir)
+	}
 	os.Exit(code)
 }
 
