@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +94,88 @@ func TestDeb(t *testing.T) {
 
 	tester := runOCFTester(t, debAgent)
 	transcript(t, "deb", "ocf-tester -n vip -o ip="+vip+" -o routing_table="+tables+" "+debAgent, tester)
+}
+
+// The .debs of make dist, amd64 and arm64, installed into a scratch root
+// with dpkg --root (its own database and log; the arm64 one with
+// --force-architecture): the files have their modes, the agent is a static
+// executable of the package's architecture whose meta-data (natively or
+// under qemu-user) validates against ra-api-1.dtd and carries the
+// package's version, as does the man page; dpkg -r leaves the root as it
+// was. Where binfmt_misc runs arm64 binaries through qemu-user, ocf-tester
+// also passes on the installed arm64 agent; TestDeb does the rest of what
+// a real install checks for the host's architecture.
+func TestDebScratchRoot(t *testing.T) {
+	needRoot(t, "dpkg", "dpkg-deb", "xmllint")
+	t.Parallel()
+	if _, err := os.Stat(dtd); err != nil {
+		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
+	}
+	dir := dist(t)
+	for _, a := range pkgArches {
+		t.Run(a.deb, func(t *testing.T) {
+			ctx := ctxFor(t, 2*time.Minute)
+			deb := filepath.Join(dir, a.debFile())
+			info, code := runTool(exec.Command("dpkg-deb", "--info", deb))
+			require.Equal(t, 0, code, info)
+			assert.Contains(t, info, "Package: routeha")
+			assert.Contains(t, info, "Version: "+pkgVersion+"\n")
+			assert.Contains(t, info, "Architecture: "+a.deb+"\n")
+			assert.Contains(t, info, "Recommends: pacemaker, resource-agents\n")
+			assert.NotContains(t, info, "Depends:")
+			contents, code := runTool(exec.Command("dpkg-deb", "--contents", deb))
+			require.Equal(t, 0, code, contents)
+			assert.Regexp(t, `-rwxr-xr-x root/root .* \.`+debAgent+`\n`, contents)
+			assert.Regexp(t, `-rw-r--r-- root/root .* \.`+debMan+`\n`, contents)
+			assert.Regexp(t, `-rw-r--r-- root/root .* \./usr/share/doc/routeha/copyright\n`, contents)
+
+			// World-readable, as ocf-tester runs meta-data as nobody.
+			root, err := os.MkdirTemp("", "routeha-debroot-")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = os.RemoveAll(root) })
+			require.NoError(t, os.Chmod(root, 0o755))
+			admin := filepath.Join(root, "var/lib/dpkg")
+			for _, d := range []string{"info", "updates", "triggers"} {
+				require.NoError(t, os.MkdirAll(filepath.Join(admin, d), 0o755))
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(admin, "status"), nil, 0o644))
+			dpkg := func(args ...string) *exec.Cmd {
+				return exec.CommandContext(ctx, "dpkg", append([]string{"--root=" + root,
+					"--log=" + filepath.Join(root, "dpkg.log"), "--force-architecture", "--force-depends"}, args...)...)
+			}
+			skip := "var/lib/dpkg"
+			before := tree(t, root, skip)
+			delete(before, "dpkg.log")
+
+			out, code := runTool(dpkg("-i", deb))
+			require.Equal(t, 0, code, "dpkg --root -i:\n%s", out)
+			agent := filepath.Join(root, debAgent)
+			st, err := os.Stat(agent)
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), "agent mode")
+			checkStaticELF(t, agent, a.goarch)
+			checkPackagedAgent(t, agent, a.goarch, filepath.Join(root, debMan))
+			if a.goarch != runtime.GOARCH {
+				if binfmtRuns(a.goarch) {
+					runOCFTester(t, agent)
+				} else {
+					t.Logf("binfmt_misc does not run %s binaries here: ocf-tester not run on the installed agent (meta-data ran under qemu-user directly)", a.goarch)
+				}
+			}
+
+			out, code = runTool(dpkg("-r", "routeha"))
+			require.Equal(t, 0, code, "dpkg --root -r:\n%s", out)
+			after := tree(t, root, skip)
+			delete(after, "dpkg.log")
+			assert.Equal(t, before, after, "dpkg -r left the root different from before dpkg -i")
+		})
+	}
+}
+
+// binfmtRuns reports whether the kernel runs goarch binaries through a
+// registered, enabled binfmt_misc handler (qemu-user).
+func binfmtRuns(goarch string) bool {
+	name := map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[goarch]
+	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/" + name)
+	return err == nil && strings.HasPrefix(string(b), "enabled")
 }
