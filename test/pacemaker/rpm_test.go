@@ -168,9 +168,8 @@ var rpmlintAccepted = map[string]string{
 	// rest of the tests and the benchmarks measure.
 	"W: position-independent-executable-suggested /usr/lib/ocf/resource.d/suzlab/routeha": "Go, not PIE, like make build",
 	// Packages are not signed here: signing needs the publisher's key, which
-	// a build machine and CI do not have. SHA256SUMS comes with them; zypper
-	// and dnf install a local unsigned file with a confirmation or
-	// --nogpgcheck (README, Install).
+	// a build machine and CI do not have. SHA256SUMS comes with them; the
+	// README's Install says how zypper and dnf take an unsigned local file.
 	"E: no-signature": "signed, if at all, at release time by whoever holds the key",
 	// nfpm writes no %changelog; the changes are the git history.
 	"E: no-changelogname-tag": "no RPM changelog is kept",
