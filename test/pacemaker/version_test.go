@@ -25,11 +25,11 @@ func TestVersionScript(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join(root, "test/packaging/version.sh"))
 	require.NoError(t, err)
 
-	tree := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(tree, "test/packaging"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(tree, "test/packaging/version.sh"), script, 0o755))
+	src := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "test/packaging"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "test/packaging/version.sh"), script, 0o755))
 	version := func() (string, int) {
-		cmd := exec.Command("bash", filepath.Join(tree, "test/packaging/version.sh"))
+		cmd := exec.Command("bash", filepath.Join(src, "test/packaging/version.sh"))
 		cmd.Dir = t.TempDir() // the script finds its tree by its own path
 		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
 		out, code := runTool(cmd)
@@ -37,7 +37,7 @@ func TestVersionScript(t *testing.T) {
 	}
 	git := func(args ...string) string {
 		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
-		cmd.Dir = tree
+		cmd.Dir = src
 		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "git %v:\n%s", args, out)
@@ -48,14 +48,14 @@ func TestVersionScript(t *testing.T) {
 	v, code := version()
 	assert.Equal(t, 0, code, v)
 	assert.Equal(t, "0.0.0~unknown", v)
-	require.NoError(t, os.WriteFile(filepath.Join(tree, "VERSION"), []byte("2.0.1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "VERSION"), []byte("2.0.1\n"), 0o644))
 	v, code = version()
 	assert.Equal(t, 0, code, v)
 	assert.Equal(t, "2.0.1", v)
-	require.NoError(t, os.WriteFile(filepath.Join(tree, "VERSION"), []byte("2.0 beta\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "VERSION"), []byte("2.0 beta\n"), 0o644))
 	v, code = version()
 	assert.NotEqual(t, 0, code, "a VERSION with a space was accepted: %s", v)
-	require.NoError(t, os.WriteFile(filepath.Join(tree, "VERSION"), []byte("2.0.1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "VERSION"), []byte("2.0.1\n"), 0o644))
 
 	// In git, git wins over the VERSION file.
 	git("init", "-q")
