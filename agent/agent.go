@@ -19,11 +19,14 @@ const Provider = "suzlab"
 type Agent struct {
 	meta     *metadata.Agent
 	adapters Adapters
+	// confirmPause is how long a monitor waits before reading a failing
+	// answer again (confirmPause; shorter in unit tests).
+	confirmPause time.Duration
 }
 
 // New returns routeha over the given adapters.
 func New(version string, adapters Adapters) *Agent {
-	return &Agent{meta: metadata.Routeha(version), adapters: adapters}
+	return &Agent{meta: metadata.Routeha(version), adapters: adapters, confirmPause: confirmPause}
 }
 
 // Definition declares routeha to the ocf package: the meta-data and one
@@ -134,7 +137,9 @@ func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ 
 
 // observe learns who this node is, builds the EC2 adapter for its region,
 // and reads the configured tables in one request: the first steps of
-// start, monitor and validate-all.
+// start, monitor and validate-all. Every successful read of the tables
+// through the Routes it returns is kept as this node's observation. When
+// only the tables fail, the identity is returned with the error.
 func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config, budget Budget) (Self, Routes, []Table, error) {
 	self, err := a.adapters.Identity(cfg).Self(ctx)
 	if err != nil {
@@ -142,11 +147,12 @@ func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config, budge
 	}
 	routes, err := a.adapters.Routes(ctx, cfg, self, budget)
 	if err != nil {
-		return Self{}, nil, nil, apiFailure(ctx, "EC2 client", err)
+		return self, nil, nil, apiFailure(ctx, "EC2 client", err)
 	}
+	routes = a.recording(routes, log, cfg, self)
 	tables, err := routes.Tables(ctx, cfg.Tables)
 	if err != nil {
-		return Self{}, nil, nil, apiFailure(ctx, "cannot read route tables", err)
+		return self, nil, nil, apiFailure(ctx, "cannot read route tables", err)
 	}
 	if sr, ok := routes.(ClockSkewReporter); ok {
 		if d := sr.ClockSkew(); d != 0 {

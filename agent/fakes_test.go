@@ -247,7 +247,35 @@ type fakeAdapters struct {
 	id     *fakeIdentity
 	routes *fakeRoutes
 	vip    *fakeVIP
+	obs    *fakeObservations
 	built  int // Routes() calls
+}
+
+func (f *fakeAdapters) Observations(*Config) Observations { return f.obs }
+
+// fakeObservations keeps the last observation in memory.
+type fakeObservations struct {
+	mu      sync.Mutex
+	last    *Observation
+	err     error // what Last reports (with no observation)
+	records int
+}
+
+func (f *fakeObservations) Last(context.Context) (Observation, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		return Observation{}, false, f.err
+	}
+	return *f.last, true, nil
+}
+
+func (f *fakeObservations) Record(_ context.Context, o Observation) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = &o
+	f.records++
+	return nil
 }
 
 func (f *fakeAdapters) Identity(*Config) Identity { return f.id }
@@ -288,8 +316,10 @@ func table(id string, vipTo *Self) Table {
 }
 
 func newWorld(t *testing.T, self Self, routes *fakeRoutes) *world {
-	ad := &fakeAdapters{id: &fakeIdentity{self: self}, routes: routes, vip: newFakeVIP()}
-	return &world{t: t, adapters: ad, agent: New("test", ad),
+	ad := &fakeAdapters{id: &fakeIdentity{self: self}, routes: routes, vip: newFakeVIP(), obs: &fakeObservations{}}
+	a := New("test", ad)
+	a.confirmPause = time.Millisecond
+	return &world{t: t, adapters: ad, agent: a,
 		params: map[string]string{"ip": vip, "routing_table": rtb1}}
 }
 

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -11,49 +9,6 @@ import (
 
 	"github.com/suzlab/routeha/ocf"
 )
-
-// The monitor truth table of DESIGN.md, row by row.
-func TestMonitorTruthTable(t *testing.T) {
-	transient := &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Code: "RequestLimitExceeded", Err: errors.New("Request limit exceeded.")}
-	denied := &APIError{Kind: KindDenied, Op: "DescribeRouteTables", Code: "UnauthorizedOperation", Err: errors.New("not authorized")}
-	cases := []struct {
-		name     string
-		vip      bool
-		tables   []Table
-		readErr  error
-		want     ocf.ExitCode
-		reason   string
-		apiCalls int
-	}{
-		{"vip and every table here", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, nil, ocf.Success, "", 1},
-		{"vip here, no table here", true, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "routes it to " + nodeB.InstanceID, 1},
-		{"vip here, route missing", true, []Table{table(rtb1, nil), table(rtb2, nil)}, nil, ocf.NotRunning, "no route", 1},
-		{"vip missing, tables here", false, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, nil, ocf.NotRunning, "is not on lo", 0},
-		{"vip missing, tables elsewhere", false, []Table{table(rtb1, &nodeB), table(rtb2, &nodeB)}, nil, ocf.NotRunning, "is not on lo", 0},
-		{"tables disagree", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeB)}, nil, ocf.ErrGeneric, "disagree", 1},
-		{"api throttled past the deadline", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, transient, ocf.ErrGeneric, "RequestLimitExceeded", 1},
-		{"api denies describe", true, []Table{table(rtb1, &nodeA), table(rtb2, &nodeA)}, denied, ocf.ErrPerm, "denied by IAM", 1},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			routes := newFakeRoutes(c.tables...)
-			if c.readErr != nil {
-				routes.failRead = func(context.Context, int) error { return c.readErr }
-			}
-			w := newWorld(t, nodeA, routes)
-			w.params["routing_table"] = rtb1 + "," + rtb2
-			if c.vip {
-				w.putVIP()
-			}
-			r := w.run("monitor", map[string]string{"OCF_RESKEY_CRM_meta_interval": "10000"})
-			requireCode(t, c.want, r)
-			assert.Contains(t, r.reason, c.reason)
-			assert.Equal(t, c.apiCalls, routes.reads, "DescribeRouteTables requests")
-			assert.Empty(t, routes.writes, "monitor must not write")
-			assert.Equal(t, c.vip, w.hasVIP(), "monitor must not touch the VIP")
-		})
-	}
-}
 
 func TestMonitorUnknownTableIsConfigurationError(t *testing.T) {
 	w := newWorld(t, nodeA, newFakeRoutes(table(rtb1, &nodeA)))
@@ -128,19 +83,6 @@ func TestMonitorProbeOnStandbyMakesNoRequest(t *testing.T) {
 	requireCode(t, ocf.NotRunning, r)
 	assert.Zero(t, routes.reads)
 	assert.Zero(t, w.adapters.id.calls, "no identity lookup for a probe without the VIP")
-}
-
-func TestMonitorTimesOutInsideDeadline(t *testing.T) {
-	routes := newFakeRoutes(table(rtb1, &nodeA))
-	routes.failRead = func(ctx context.Context, _ int) error {
-		<-ctx.Done()
-		return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Err: ctx.Err()}
-	}
-	w := newWorld(t, nodeA, routes)
-	w.putVIP()
-	r := w.run("monitor", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "300"})
-	requireCode(t, ocf.ErrGeneric, r)
-	assert.Contains(t, r.reason, "within the action timeout")
 }
 
 func TestBadParametersNeverTouchAnything(t *testing.T) {

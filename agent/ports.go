@@ -210,10 +210,43 @@ type Budget struct {
 	MaxBackoff time.Duration
 }
 
-// Adapters builds the three ports for one action. Routes is built after
+// Coverage is how many of the configured tables routed the VIP here.
+type Coverage string
+
+// The three answers a read of the tables can give.
+const (
+	CoverAll  Coverage = "all"  // every table routes here
+	CoverNone Coverage = "none" // no table routes here
+	CoverSome Coverage = "some" // the tables disagree
+)
+
+// Observation is what one successful read of the configured tables found,
+// kept so that a probe can answer while the tables cannot be read.
+type Observation struct {
+	Time     time.Time `json:"time"`
+	Here     Coverage  `json:"here"`
+	Tables   []string  `json:"tables"`      // the tables read, as configured
+	Dest     string    `json:"destination"` // the route's destination
+	Instance string    `json:"instance_id"` // this node, when it read them
+	// Elsewhere is where the first table not routing here pointed.
+	Elsewhere string `json:"elsewhere,omitempty"`
+}
+
+// Observations keeps one resource's last observation on this node (the
+// real one in HA_RSCTMP, which lives until the node reboots).
+type Observations interface {
+	// Last returns the last observation; ok is false when there is none,
+	// or none to trust (err then says why, for the log).
+	Last(ctx context.Context) (o Observation, ok bool, err error)
+	// Record replaces the last observation.
+	Record(ctx context.Context, o Observation) error
+}
+
+// Adapters builds the ports for one action. Routes is built after
 // Identity because its region may come from the instance's identity.
 type Adapters interface {
 	Identity(cfg *Config) Identity
 	Routes(ctx context.Context, cfg *Config, self Self, budget Budget) (Routes, error)
 	VIP() VIP
+	Observations(cfg *Config) Observations
 }

@@ -23,8 +23,21 @@ type Status struct {
 	SourceDestCheck *bool         `json:"source_dest_check,omitempty"`
 	Checks          []CheckResult `json:"checks"`
 	Warnings        []string      `json:"warnings,omitempty"`
+	// ControlPlane is "reachable" when the tables could be read, else
+	// why not: the VIP may still be served (monitor 190).
+	ControlPlane string `json:"control_plane,omitempty"`
+	// LastRead is this node's last successful read of the tables.
+	LastRead *LastRead `json:"last_read,omitempty"`
 	// Monitor is what the monitor action would answer now.
 	Monitor Result `json:"monitor"`
+}
+
+// LastRead is an observation as status shows it.
+type LastRead struct {
+	Time       time.Time `json:"time"`
+	AgeSeconds int       `json:"age_seconds"`
+	Here       Coverage  `json:"here"`
+	Elsewhere  string    `json:"elsewhere,omitempty"`
 }
 
 // VIPStatus says whether the VIP is on its interface.
@@ -150,6 +163,7 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 	st.Instance = &self
 	routes, err := a.adapters.Routes(ctx, cfg, self, monitorBudget())
 	if err == nil {
+		routes = a.recording(routes, r.Log, cfg, self)
 		var tables []Table
 		tables, err = routes.Tables(ctx, cfg.Tables)
 		if err == nil {
@@ -165,12 +179,19 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 			}
 		}
 	}
+	st.ControlPlane = "reachable"
 	if err != nil {
 		err = apiFailure(ctx, "cannot read route tables", err)
 		st.Checks = append(st.Checks, check(checkExist, err))
+		if KindOf(err) != KindTableNotFound {
+			st.ControlPlane = "unreachable: " + outageWords(ctx, err)
+		}
 	}
 	// The verdict is the monitor's own, so that the exit code means the same.
 	st.Monitor = resultOf(a.Monitor(ctx, r, cfg))
+	if o, ok := a.lastObservation(ctx, r.Log, cfg, self); ok {
+		st.LastRead = &LastRead{Time: o.Time, AgeSeconds: int(age(o).Seconds()), Here: o.Here, Elsewhere: o.Elsewhere}
+	}
 	return st
 }
 
@@ -247,6 +268,15 @@ func (st *Status) WriteText(w io.Writer) {
 	if st.VIP.Address != "" {
 		fmt.Fprintf(tw, "vip\t%s on %s: %s\n", st.VIP.Address, st.VIP.Interface, presence(st.VIP.Present))
 	}
+	if st.ControlPlane != "" {
+		fmt.Fprintf(tw, "control plane\t%s\n", st.ControlPlane)
+	}
+	if lr := st.LastRead; lr != nil {
+		fmt.Fprintf(tw, "last good read\t%s tables routed here, %s ago (%s)%s\n", lr.Here,
+			time.Duration(lr.AgeSeconds)*time.Second, lr.Time.UTC().Format(time.RFC3339), elsewhereText(lr.Elsewhere))
+	} else if st.Instance != nil {
+		fmt.Fprintf(tw, "last good read\tnone on this node\n")
+	}
 	tw.Flush()
 	if len(st.Tables) > 0 {
 		fmt.Fprintln(w, "\nroute tables:")
@@ -277,10 +307,20 @@ func (st *Status) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\nmonitor: %d %s", st.Monitor.Code, st.Monitor.Name)
+	if st.Monitor.Code == int(ocf.Degraded) {
+		fmt.Fprint(w, ", degraded: the VIP is served but the route could not be confirmed")
+	}
 	if st.Monitor.Reason != "" {
 		fmt.Fprintf(w, " (%s)", st.Monitor.Reason)
 	}
 	fmt.Fprintln(w)
+}
+
+func elsewhereText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "; " + s
 }
 
 func onOff(b bool) string {

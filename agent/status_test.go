@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,4 +67,35 @@ func TestStatusBadFlag(t *testing.T) {
 	code, out := runStatus(t, w, "--ip", "nonsense")
 	assert.Equal(t, ocf.ErrConfigured, code)
 	assert.Contains(t, out, `ip="nonsense"`)
+}
+
+// During an outage, status says the control plane is unreachable, that
+// the monitor is degraded, and how old the last good read is.
+func TestStatusDegraded(t *testing.T) {
+	routes := newFakeRoutes(table(rtb1, &nodeA))
+	w := newWorld(t, nodeA, routes)
+	w.putVIP()
+	code, out := runStatus(t, w)
+	require.Equal(t, ocf.Success, code, out)
+	assert.Regexp(t, `control plane\s+reachable`, out)
+	assert.Regexp(t, `last good read\s+all tables routed here, 0s ago`, out)
+
+	routes.failRead = func(context.Context, int) error {
+		return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Code: "Unavailable", Err: errors.New("down")}
+	}
+	w.adapters.obs.last.Time = w.adapters.obs.last.Time.Add(-90 * time.Second)
+	code, out = runStatus(t, w)
+	assert.Equal(t, servingUnconfirmed, code, out)
+	assert.Contains(t, out, "unreachable: DescribeRouteTables Unavailable")
+	assert.Regexp(t, `last good read\s+all tables routed here, 1m30s ago`, out)
+	assert.Contains(t, out, "monitor: 190 OCF_DEGRADED, degraded")
+
+	code, out = runStatus(t, w, "--json")
+	assert.Equal(t, servingUnconfirmed, code)
+	var st Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	require.NotNil(t, st.LastRead)
+	assert.Equal(t, 90, st.LastRead.AgeSeconds)
+	assert.Equal(t, CoverAll, st.LastRead.Here)
+	assert.Equal(t, "OCF_DEGRADED", st.Monitor.Name)
 }

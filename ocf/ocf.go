@@ -22,6 +22,10 @@ const (
 	ErrInstalled     ExitCode = 5 // OCF_ERR_INSTALLED: this node cannot run the resource
 	ErrConfigured    ExitCode = 6 // OCF_ERR_CONFIGURED: the configuration is wrong everywhere
 	NotRunning       ExitCode = 7 // OCF_NOT_RUNNING: cleanly stopped
+	// Degraded is OCF_DEGRADED: running, but not everything could be
+	// confirmed; Pacemaker counts it as running and takes no recovery
+	// action (OCF 1.1; Pacemaker 2.1 shows it in crm_mon).
+	Degraded ExitCode = 190
 )
 
 // String is the code's name in the OCF specification.
@@ -43,6 +47,8 @@ func (c ExitCode) String() string {
 		return "OCF_ERR_CONFIGURED"
 	case NotRunning:
 		return "OCF_NOT_RUNNING"
+	case Degraded:
+		return "OCF_DEGRADED"
 	}
 	return fmt.Sprintf("exit code %d", int(c))
 }

@@ -27,6 +27,7 @@ func TestExitCodeValuesAndNames(t *testing.T) {
 		{ocf.ErrInstalled, 5, "OCF_ERR_INSTALLED"},
 		{ocf.ErrConfigured, 6, "OCF_ERR_CONFIGURED"},
 		{ocf.NotRunning, 7, "OCF_NOT_RUNNING"},
+		{ocf.Degraded, 190, "OCF_DEGRADED"},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.num, int(c.code), c.name)

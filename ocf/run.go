@@ -132,9 +132,12 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 		if errors.As(err, &oe) && oe.Err != nil && !strings.Contains(reason, oe.Err.Error()) {
 			full += " [" + oe.Err.Error() + "]"
 		}
-		if code == NotRunning {
+		switch code {
+		case NotRunning:
 			log.Infof("%s: %s", name, full)
-		} else {
+		case Degraded:
+			log.Warnf("%s: %s", name, full)
+		default:
 			log.Errorf("%s: %s", name, full)
 		}
 		exitReason(stderr, reason)

@@ -11,4 +11,5 @@ const (
 	OCFInstalled  = int(ocf.ErrInstalled)
 	OCFConfigured = int(ocf.ErrConfigured)
 	OCFNotRunning = int(ocf.NotRunning)
+	OCFDegraded   = int(ocf.Degraded)
 )

@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/suzlab/routeha/ocf"
+)
+
+// What a monitor answers when it cannot read the tables, each kept here
+// and nowhere else.
+const (
+	// servingUnconfirmed is a recurring monitor's answer when the VIP is
+	// on this node but the tables cannot be read (and a probe's, when
+	// this node's last observation had every table here). OCF_DEGRADED:
+	// Pacemaker 2.1 counts it as running, takes no recovery action and
+	// shows it in crm_mon (measured, see doc/design.md). Were it
+	// ocf.Success, serving would log the warning and answer 0.
+	servingUnconfirmed = ocf.Degraded
+	// unobserved is a probe's answer when the VIP is on this node, the
+	// tables cannot be read and this node never read them (a fresh boot
+	// empties HA_RSCTMP): "cannot run here", which Pacemaker 2.1 takes as
+	// not running here without stopping anything (see doc/design.md).
+	unobserved = ocf.ErrInstalled
+	// confirmPause is how long a monitor waits before reading again a
+	// readable answer that would fail it (7 or 1): one stale read of an
+	// eventually consistent API must not move the resource.
+	confirmPause = time.Second
+)
+
+// outage is the sentence that starts every answer given without a read.
+const outage = "EC2 control plane unreachable"
+
+// coverage says how many tables route the VIP here.
+func coverage(states []tableState) Coverage {
+	switch countHere(states) {
+	case len(states):
+		return CoverAll
+	case 0:
+		return CoverNone
+	}
+	return CoverSome
+}
+
+// recordingRoutes is the Routes of one action that records every
+// successful read of the configured tables as this node's observation.
+type recordingRoutes struct {
+	Routes
+	cfg   *Config
+	self  Self
+	store Observations
+	log   *ocf.Logger
+}
+
+// recording wraps routes so that reads of the tables are remembered.
+func (a *Agent) recording(routes Routes, log *ocf.Logger, cfg *Config, self Self) Routes {
+	store := a.adapters.Observations(cfg)
+	if store == nil {
+		return routes
+	}
+	return &recordingRoutes{Routes: routes, cfg: cfg, self: self, store: store, log: log}
+}
+
+func (r *recordingRoutes) Tables(ctx context.Context, ids []string) ([]Table, error) {
+	tables, err := r.Routes.Tables(ctx, ids)
+	if err != nil || !slices.Equal(ids, r.cfg.Tables) || checkTablesPresent(r.cfg, r.self, tables) != nil {
+		return tables, err
+	}
+	states := evaluate(r.cfg.Destination, r.self, tables)
+	o := Observation{Time: time.Now(), Here: coverage(states), Tables: slices.Clone(r.cfg.Tables),
+		Dest: r.cfg.Destination.String(), Instance: r.self.InstanceID}
+	for _, s := range states {
+		if !s.Here {
+			o.Elsewhere = s.Table + ": " + describeRoute(s.Route)
+			break
+		}
+	}
+	if rerr := r.store.Record(ctx, o); rerr != nil {
+		r.log.Warnf("cannot keep this read of the route tables for a later probe: %v", rerr)
+	}
+	return tables, nil
+}
+
+// ClockSkew passes on what the wrapped adapter found.
+func (r *recordingRoutes) ClockSkew() time.Duration {
+	if sr, ok := r.Routes.(ClockSkewReporter); ok {
+		return sr.ClockSkew()
+	}
+	return 0
+}
+
+// lastObservation is this node's last observation of the configured
+// tables, if there is one that fits the configuration (self may be
+// unknown: zero).
+func (a *Agent) lastObservation(ctx context.Context, log *ocf.Logger, cfg *Config, self Self) (Observation, bool) {
+	store := a.adapters.Observations(cfg)
+	if store == nil {
+		return Observation{}, false
+	}
+	o, ok, err := store.Last(ctx)
+	if err != nil {
+		log.Warnf("ignoring the kept observation of the route tables: %v", err)
+	}
+	if !ok {
+		return Observation{}, false
+	}
+	switch {
+	case !slices.Equal(o.Tables, cfg.Tables) || o.Dest != cfg.Destination.String():
+		log.Infof("ignoring the kept observation of the route tables: it was of %v for %s, not of this configuration", o.Tables, o.Dest)
+		return Observation{}, false
+	case self.InstanceID != "" && o.Instance != self.InstanceID:
+		log.Warnf("ignoring the kept observation of the route tables: it was made by %s, not by this instance", o.Instance)
+		return Observation{}, false
+	}
+	return o, true
+}
+
+// age is how old an observation is, in whole seconds (0 if the clock
+// went back since).
+func age(o Observation) time.Duration {
+	d := time.Since(o.Time).Round(time.Second)
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// serving is the answer "the VIP is served here, but not confirmed":
+// servingUnconfirmed with the reason, or, were that 0, a warning.
+func serving(log *ocf.Logger, reason string, err error) error {
+	if servingUnconfirmed == ocf.Success {
+		log.Warnf("%s [%v]", reason, err)
+		return nil
+	}
+	return ocf.Fail(servingUnconfirmed, reason, err)
+}
+
+// outageWords is a read's failure in a few words, for a reason that
+// starts with outage.
+func outageWords(ctx context.Context, err error) string {
+	var re *ReasonError
+	var ae *APIError
+	switch {
+	case errors.As(err, &re):
+		return clip(re.Reason, 70)
+	case !errors.As(err, &ae):
+		// Not the EC2 API: the instance metadata service, for the identity.
+		if ctx.Err() != nil {
+			return "instance metadata service: no answer in time"
+		}
+		inner := err
+		var oe *ocf.Error
+		if errors.As(err, &oe) && oe.Err != nil {
+			inner = oe.Err
+		}
+		return "instance metadata service: " + clip(inner.Error(), 40)
+	case KindOf(err) == KindDenied:
+		return "denied by IAM (" + briefError(err) + ")"
+	case ctx.Err() != nil:
+		return "no answer in time: " + briefError(err)
+	}
+	return briefError(err)
+}
+
+// unreadable answers a monitor whose VIP is here but whose tables could
+// not be read. A recurring monitor says the VIP is still served (a
+// control-plane outage must not take the data plane down); a probe
+// answers from this node's last observation.
+func (a *Agent) unreadable(ctx context.Context, r *ocf.Request, cfg *Config, self Self, err error) error {
+	words := outageWords(ctx, err)
+	o, ok := a.lastObservation(context.WithoutCancel(ctx), r.Log, cfg, self)
+	if !r.Probe {
+		if ok {
+			r.Log.Warnf("%s (%v); %s is on %s; the last read of the tables, %d s ago, had %s here",
+				outage, err, cfg.IP, cfg.Address.Interface, int(age(o).Seconds()), o.Here)
+		}
+		return serving(r.Log, outage+", VIP still served: "+words, err)
+	}
+	if !ok {
+		return ocf.Fail(unobserved, outage+" and this node never read the tables: cannot tell if "+cfg.IP.String()+" is served here",
+			fmt.Errorf("%s is on %s; %w", cfg.IP, cfg.Address.Interface, err))
+	}
+	old := age(o)
+	r.Log.Warnf("%s (%v): the answer comes from this node's observation %d s old (%s here%s)",
+		outage, err, int(old.Seconds()), o.Here, elsewhere(o))
+	cause := fmt.Errorf("answer from an observation %d s old: %w", int(old.Seconds()), err)
+	switch o.Here {
+	case CoverAll:
+		return serving(r.Log, fmt.Sprintf("%s, VIP still served; all tables routed here %s ago", outage, old), cause)
+	case CoverNone:
+		return ocf.Fail(ocf.NotRunning, fmt.Sprintf("%s; %s ago no table routed %s here", outage, old, cfg.IP), cause)
+	}
+	return ocf.Fail(ocf.ErrGeneric, fmt.Sprintf("%s; %s ago the tables disagreed on %s", outage, old, cfg.Destination), cause)
+}
+
+func elsewhere(o Observation) string {
+	if o.Elsewhere == "" {
+		return ""
+	}
+	return "; " + o.Elsewhere
+}
