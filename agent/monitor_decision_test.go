@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,10 +27,12 @@ func unreadableFaults() map[string]func(ctx context.Context) error {
 			return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Code: "RequestLimitExceeded", Err: errors.New("Request limit exceeded.")}
 		},
 		"connection refused": func(context.Context) error {
-			return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}
+			return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Err: &net.OpError{Op: "dial", Net: "tcp",
+				Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 		},
 		"DNS": func(context.Context) error {
-			return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Err: errors.New("dial tcp: lookup ec2.eu-west-1.amazonaws.com: no such host")}
+			return &APIError{Kind: KindTransient, Op: "DescribeRouteTables", Err: &net.OpError{Op: "dial", Net: "tcp",
+				Err: &net.DNSError{Err: "no such host", Name: "ec2.eu-west-1.amazonaws.com", IsNotFound: true}}}
 		},
 		"hang past the timeout": func(ctx context.Context) error {
 			<-ctx.Done()
@@ -152,8 +157,9 @@ func TestMonitorOutageReasonNamesTheFault(t *testing.T) {
 		"throttling":                     "RequestLimitExceeded",
 		"IAM denies DescribeRouteTables": "denied by IAM (DescribeRouteTables UnauthorizedOperation)",
 		"credentials unavailable":        "no credentials from credential_process",
-		"hang past the timeout":          "no answer in time",
-		"connection refused":             "connection refused",
+		"hang past the timeout":          "DescribeRouteTables: no answer within the action timeout",
+		"connection refused":             "DescribeRouteTables: connection refused",
+		"DNS":                            "DescribeRouteTables: lookup ec2.eu-west-1.amazonaws.com: no such host",
 	} {
 		routes := newFakeRoutes(table(rtb1, &nodeA))
 		fail := unreadableFaults()[fault]

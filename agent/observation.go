@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/suzlab/routeha/ocf"
@@ -160,7 +161,17 @@ func outageWords(ctx context.Context, err error) string {
 	case KindOf(err) == KindDenied:
 		return "denied by IAM (" + briefError(err) + ")"
 	case ctx.Err() != nil:
-		return "no answer in time: " + briefError(err)
+		return ae.Op + ": no answer within the action timeout"
+	case strings.HasPrefix(ae.Code, "no credentials"):
+		return ae.Code
+	case ae.Code == "":
+		// A transport failure: its innermost error says what happened
+		// ("connection refused", "no such host").
+		root := err
+		for u := errors.Unwrap(root); u != nil; u = errors.Unwrap(root) {
+			root = u
+		}
+		return ae.Op + ": " + clip(root.Error(), 60)
 	}
 	return briefError(err)
 }

@@ -559,6 +559,10 @@ func TestFaults(t *testing.T) {
 	retrying := ec2.New(ec2.Options{Region: ec2emu.DefaultRegion, BaseEndpoint: aws.String(f.srv.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "s", "")})
 	require.NoError(t, describe(retrying))
 
+	f.emu.AddFault(ec2emu.Fault{Kind: ec2emu.AuthFailure, Count: 1})
+	assert.Equal(t, "AuthFailure", apiCode(t, describe(c)))
+	require.NoError(t, describe(c))
+
 	f.emu.AddFault(ec2emu.Fault{Kind: ec2emu.HTMLError, Count: 1})
 	err = describe(c)
 	require.Error(t, err)

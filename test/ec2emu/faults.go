@@ -25,6 +25,9 @@ const (
 	// HTMLError answers an HTML 500 page (not XML), as moto does for
 	// unsupported filters.
 	HTMLError FaultKind = "html-error"
+	// AuthFailure answers AuthFailure (401): the credentials the request
+	// was signed with are not valid (revoked, or a role's session ended).
+	AuthFailure FaultKind = "auth-failure"
 )
 
 // Fault is one injected fault rule. It applies to requests of Action (every
@@ -66,7 +69,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 		}
 	}
 	switch f.Kind {
-	case Throttle, InternalError, Unavailable, Latency, Drop, HTMLError:
+	case Throttle, InternalError, Unavailable, Latency, Drop, HTMLError, AuthFailure:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}
@@ -143,6 +146,10 @@ func (e *Emulator) takeFaults(action string) effects {
 		case Unavailable:
 			if fx.err == nil {
 				fx.err = errf(503, "Unavailable", "The server is overloaded and can't handle the request")
+			}
+		case AuthFailure:
+			if fx.err == nil {
+				fx.err = errf(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
 			}
 		}
 		if f.Count > 0 {

@@ -1,10 +1,19 @@
 package integration
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
 	"github.com/suzlab/routeha/test/harness"
@@ -12,7 +21,9 @@ import (
 
 // Issue 17: with the VIP here and the EC2 API down, the recurring monitor
 // must report the VIP as served (degraded), not fail: a failure makes
-// Pacemaker stop the resource, which takes the VIP down.
+// Pacemaker stop the resource, which takes the VIP down. (Written first;
+// on 741989c it failed with exit 1, "cannot read route tables:
+// DescribeRouteTables Unavailable".)
 func TestMonitorDuringAPIOutageIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -21,4 +32,252 @@ func TestMonitorDuringAPIOutageIsNotAFailure(t *testing.T) {
 	res := e.run("a", "monitor", recurring, timeout(5*time.Second))
 	assert.NotEqual(t, harness.OCFGeneric, res.Code, "reason %q", res.Reason)
 	assert.NotEqual(t, harness.OCFNotRunning, res.Code, "reason %q", res.Reason)
+}
+
+// cpTimeout is CRM_meta_timeout of every monitor here: short, so that a
+// fault that hangs costs little, and so that "finishes inside" means
+// something.
+const cpTimeout = 4 * time.Second
+
+// controlPlaneFault is one way the tables become unreadable.
+type controlPlaneFault struct {
+	name string
+	// word is what the exit reason must name.
+	word string
+	// inject breaks the control plane for node; it returns extra
+	// environment for the agent.
+	inject func(t *testing.T, e *env, node string) []string
+	// counted: the emulator sees the requests (not so for a refused
+	// connection, or when no credentials let a request be signed).
+	counted bool
+}
+
+func controlPlaneFaults() []controlPlaneFault {
+	emuFault := func(f ec2emu.Fault) func(*testing.T, *env, string) []string {
+		return func(_ *testing.T, e *env, _ string) []string { e.w.Emu.AddFault(f); return nil }
+	}
+	return []controlPlaneFault{
+		{name: "503 Unavailable", word: "DescribeRouteTables Unavailable", counted: true,
+			inject: emuFault(ec2emu.Fault{Kind: ec2emu.Unavailable})},
+		{name: "throttling (RequestLimitExceeded)", word: "RequestLimitExceeded", counted: true,
+			inject: emuFault(ec2emu.Fault{Kind: ec2emu.Throttle})},
+		{name: "hang past the timeout (30 s latency)", word: "DescribeRouteTables: no answer within the action timeout", counted: true,
+			inject: emuFault(ec2emu.Fault{Kind: ec2emu.Latency, Delay: 30 * time.Second})},
+		{name: "connection refused", word: "connection refused",
+			inject: func(t *testing.T, e *env, node string) []string {
+				return []string{"AWS_ENDPOINT_URL_EC2=" + closedPort(t, e.w.Node(node))}
+			}},
+		{name: "IAM denies DescribeRouteTables", word: "denied by IAM (DescribeRouteTables UnauthorizedOperation)", counted: true,
+			inject: func(_ *testing.T, e *env, _ string) []string {
+				e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "DescribeRouteTables"})
+				return nil
+			}},
+		{name: "credentials refused (401 AuthFailure)", word: "AuthFailure", counted: true,
+			inject: emuFault(ec2emu.Fault{Kind: ec2emu.AuthFailure})},
+		{name: "credentials unavailable (credential_process fails)", word: "no credentials from",
+			inject: func(t *testing.T, e *env, _ string) []string {
+				dir := t.TempDir()
+				cfg := filepath.Join(dir, "config")
+				require.NoError(t, os.WriteFile(cfg, []byte("[default]\ncredential_process = /bin/false\n"), 0o644))
+				return []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_CONFIG_FILE=" + cfg,
+					"AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+			}},
+	}
+}
+
+// closedPort is an EC2 URL inside node's namespace where nothing listens.
+func closedPort(t *testing.T, n *harness.Node) string {
+	ln, err := n.NS.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().(*net.TCPAddr)
+	require.NoError(t, ln.Close())
+	return fmt.Sprintf("http://127.0.0.1:%d", addr.Port)
+}
+
+// cpRow is one measured monitor, for doc/RELIABILITY.md.
+type cpRow struct {
+	fault, situation, action string
+	code, requests           int
+	counted                  bool
+	elapsed                  time.Duration
+	reason                   string
+}
+
+type cpReport struct {
+	mu   sync.Mutex
+	rows []cpRow
+}
+
+func (r *cpReport) add(row cpRow) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rows = append(r.rows, row)
+}
+
+// write puts the rows as a Markdown table in $ROUTEHA_CONTROLPLANE_OUT.
+func (r *cpReport) write(t *testing.T, order []string) {
+	out := os.Getenv("ROUTEHA_CONTROLPLANE_OUT")
+	if out == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pos := map[string]int{}
+	for i, f := range order {
+		pos[f] = i
+	}
+	sort.SliceStable(r.rows, func(i, j int) bool { return pos[r.rows[i].fault] < pos[r.rows[j].fault] })
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- written by TestControlPlaneTable (ROUTEHA_CONTROLPLANE_OUT) on %s, CRM_meta_timeout %s -->\n",
+		time.Now().UTC().Format(time.RFC3339), cpTimeout)
+	b.WriteString("| fault | situation | action | exit code | EC2 requests | time taken | exit reason |\n|---|---|---|---|---|---|---|\n")
+	for _, row := range r.rows {
+		req := fmt.Sprint(row.requests)
+		if !row.counted {
+			req = "(not seen)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s |\n", row.fault, row.situation, row.action, row.code, req,
+			row.elapsed.Round(10*time.Millisecond), strings.ReplaceAll(row.reason, "|", "\\|"))
+	}
+	require.NoError(t, os.WriteFile(out, []byte(b.String()), 0o644))
+}
+
+// requestsBy counts node's DescribeRouteTables requests in the log.
+func requestsBy(e *env, node string) int {
+	n := 0
+	for _, l := range e.w.Emu.Log() {
+		if l.Principal == e.w.Node(node).AccessKeyID && l.Action == "DescribeRouteTables" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestControlPlaneTable drives every row of issue 17's table through the
+// binary, under each fault that makes the tables unreadable: exit code,
+// EC2 requests (at most 3 per monitor), the action inside
+// CRM_meta_timeout, the reason, and that the VIP stays.
+func TestControlPlaneTable(t *testing.T) {
+	t.Parallel()
+	faults := controlPlaneFaults()
+	var report cpReport
+	var names []string
+	for _, f := range faults {
+		names = append(names, f.name)
+	}
+	t.Cleanup(func() { report.write(t, append([]string{"none"}, names...)) })
+
+	t.Run("readable", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.expect("a", "start", harness.OCFSuccess)
+		measure := func(node, situation, action string, want, wantReq int, opts ...func(*harness.Runner)) {
+			t.Helper()
+			e.w.Emu.ResetLog()
+			res := e.run(node, action, append(opts, timeout(cpTimeout))...)
+			label := "monitor (recurring)"
+			if !isRecurring(opts) {
+				label = "probe"
+			}
+			report.add(cpRow{fault: "none", situation: situation, action: label, code: res.Code, requests: requestsBy(e, node),
+				counted: true, elapsed: res.Elapsed, reason: res.Reason})
+			assert.Equal(t, want, res.Code, "%s, %s: %q\n%s", situation, label, res.Reason, res.Stderr)
+			assert.Equal(t, wantReq, requestsBy(e, node), "%s, %s: DescribeRouteTables requests", situation, label)
+			assert.Less(t, res.Elapsed, cpTimeout)
+		}
+		for _, kind := range []func(*harness.Runner){recurring, func(*harness.Runner) {}} {
+			measure("b", "VIP absent", "monitor", harness.OCFNotRunning, 0, kind)
+			measure("a", "VIP present, all tables route here", "monitor", harness.OCFSuccess, 1, kind)
+			e.routeTo(rtb2, "b")
+			measure("a", "VIP present, some tables route here", "monitor", harness.OCFGeneric, 2, kind)
+			e.routeTo(rtb1, "b")
+			measure("a", "VIP present, no table routes here", "monitor", harness.OCFNotRunning, 2, kind)
+			e.routeTo(rtb1, "a")
+			e.routeTo(rtb2, "a")
+		}
+	})
+
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.expect("a", "start", harness.OCFSuccess)
+			// Node b has the VIP statically on lo, as in the post, and
+			// has read the tables once (the route was on a).
+			require.NoError(t, e.w.Node("b").NS.AddAddr("lo", vipDs))
+			e.expect("b", "monitor", harness.OCFNotRunning, timeout(cpTimeout))
+
+			measure := func(node, situation string, want int, reasonHas string, opts ...func(*harness.Runner)) harness.Result {
+				t.Helper()
+				extra := f.inject(t, e, node)
+				e.w.Emu.ResetLog()
+				r := e.w.Agent(node)
+				r.Timeout = cpTimeout
+				for _, o := range opts {
+					o(r)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				res := r.Run(ctx, "monitor", e.params, extra...)
+				require.NoError(t, res.Err)
+				e.w.Emu.ClearFaults()
+				e.w.Emu.ClearDenies()
+				time.Sleep(100 * time.Millisecond) // a hung request is logged when the agent has gone
+				label := "monitor (recurring)"
+				if r.Interval == 0 {
+					label = "probe"
+				}
+				n := requestsBy(e, node)
+				report.add(cpRow{fault: f.name, situation: situation, action: label, code: res.Code, requests: n,
+					counted: f.counted, elapsed: res.Elapsed, reason: res.Reason})
+				assert.Equal(t, want, res.Code, "%s, %s: %q\n%s", situation, label, res.Reason, res.Stderr)
+				assert.LessOrEqual(t, n, 3, "%s, %s: a monitor makes at most 3 EC2 requests", situation, label)
+				if f.counted && want != harness.OCFNotRunning {
+					assert.Positive(t, n, "%s, %s: the fault was met", situation, label)
+				}
+				assert.Less(t, res.Elapsed, cpTimeout, "%s, %s: inside CRM_meta_timeout", situation, label)
+				assert.LessOrEqual(t, len(res.Reason), 127)
+				assert.NotContains(t, res.Reason, "...", "the reason was cut")
+				if want != harness.OCFNotRunning || reasonHas != "" {
+					assert.Contains(t, res.Reason, "EC2 control plane unreachable", "%s, %s", situation, label)
+				}
+				assert.Contains(t, res.Reason, reasonHas, "%s, %s", situation, label)
+				if want == harness.OCFDegraded {
+					assert.Contains(t, res.Stderr, "WARNING", "a warning, not an error")
+					assert.Contains(t, res.Reason, "VIP still served")
+				}
+				ok, err := e.w.Node(node).NS.HasAddr("lo", vipDs)
+				require.NoError(t, err)
+				assert.True(t, ok, "%s, %s: the VIP stays", situation, label)
+				return res
+			}
+			probe := func(*harness.Runner) {}
+
+			measure("a", "VIP present, tables unreadable", harness.OCFDegraded, f.word, recurring)
+			measure("a", "VIP present, tables unreadable, observed here", harness.OCFDegraded, "all tables routed here", probe)
+			measure("b", "VIP present, tables unreadable, observed elsewhere", harness.OCFNotRunning, "no table routed "+vip+" here", probe)
+			require.NoError(t, os.Remove(filepath.Join(e.w.Node("a").RscTmp, "routeha-vip.observation")))
+			measure("a", "VIP present, tables unreadable, never observed", harness.OCFInstalled, "never read the tables", probe)
+			require.NoError(t, e.w.Node("b").NS.DelAddr("lo", vipDs))
+			res := e.run("b", "monitor", recurring, timeout(cpTimeout))
+			assert.Equal(t, harness.OCFNotRunning, res.Code, "VIP absent")
+
+			// The API is back: the next monitor is 0, no operator action.
+			e.w.Emu.ResetLog()
+			res = e.expect("a", "monitor", harness.OCFSuccess, recurring, timeout(cpTimeout))
+			report.add(cpRow{fault: f.name, situation: "API back", action: "monitor (recurring)", code: res.Code,
+				requests: requestsBy(e, "a"), counted: true, elapsed: res.Elapsed})
+			assert.Equal(t, 1, requestsBy(e, "a"))
+			assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
+			assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
+		})
+	}
+}
+
+func isRecurring(opts []func(*harness.Runner)) bool {
+	r := &harness.Runner{}
+	for _, o := range opts {
+		o(r)
+	}
+	return r.Interval > 0
 }
