@@ -161,7 +161,10 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 		return st
 	}
 	st.Instance = &self
-	routes, err := a.adapters.Routes(ctx, cfg, self, monitorBudget())
+	// Status makes several calls (tables, interfaces, DryRun probes, the
+	// VPC's other tables): its --timeout bounds them, not the monitor's
+	// three requests; the monitor verdict below keeps its own budget.
+	routes, err := a.adapters.Routes(ctx, cfg, self, Budget{MaxBackoff: monitorBackoff})
 	if err == nil {
 		routes = a.recording(routes, r.Log, cfg, self)
 		var tables []Table

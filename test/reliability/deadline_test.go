@@ -46,7 +46,9 @@ type faultCase struct {
 	// needed (a node after a reboot: HA_RSCTMP is on tmpfs).
 	cold bool
 	// failing actions answer 1 with reason; the others succeed (0, and 7
-	// for the standby probe).
+	// for the standby probe). The monitor and the active probe, which
+	// find the VIP here, answer 190 instead (issue 17: the VIP is still
+	// served; the probe answers from the node's last observation).
 	failing bool
 	reason  string // a word every failing action's exit reason contains
 }
@@ -172,6 +174,9 @@ func runFaultCase(t *testing.T, fc faultCase) {
 		}
 		if fc.failing && act != actProbeStandby && act != actStop {
 			want = harness.OCFGeneric
+			if act == actMonitor || act == actProbeActive {
+				want = harness.OCFDegraded
+			}
 		}
 
 		inject()
@@ -183,6 +188,9 @@ func runFaultCase(t *testing.T, fc faultCase) {
 		assert.Equal(t, want, res.Code, "%s: reason %q\nstderr:\n%s", act, res.Reason, res.Stderr)
 		assert.Less(t, res.Elapsed, fc.timeout, "%s returned after CRM_meta_timeout", act)
 		checkReason(t, res)
+		if want == harness.OCFDegraded {
+			assert.Contains(t, res.Reason, "EC2 control plane unreachable", "%s: the reason says so", act)
+		}
 		if want == harness.OCFGeneric && fc.reason != "" {
 			assert.Contains(t, strings.ToLower(res.Reason), strings.ToLower(fc.reason), "%s: the reason names the fault", act)
 		}

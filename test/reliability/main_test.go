@@ -168,16 +168,18 @@ func (e *env) rscTmpFiles(node string) []string {
 }
 
 // The files routeha may keep in HA_RSCTMP: the identity cache of resource
-// "vip" (imdsid.CachePath) and the node's IMDSv2 token (imdsid.TokenPath).
+// "vip" (imdsid.CachePath), the node's IMDSv2 token (imdsid.TokenPath) and
+// the resource's last observation of its tables (lastread.Path).
 const (
-	cacheName = "routeha-vip.identity"
-	tokenName = "routeha.imds-token"
+	cacheName       = "routeha-vip.identity"
+	tokenName       = "routeha.imds-token"
+	observationName = "routeha-vip.observation"
 )
 
 // allowedRscTmp reports whether every file in names is one routeha may keep.
 func allowedRscTmp(names []string) bool {
 	for _, n := range names {
-		if n != cacheName && n != tokenName {
+		if n != cacheName && n != tokenName && n != observationName {
 			return false
 		}
 	}
@@ -286,6 +288,8 @@ func codeName(c int) string {
 		return "configured"
 	case 7:
 		return "not running"
+	case 190:
+		return "degraded"
 	}
 	return "?"
 }

@@ -191,7 +191,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 	}
 	var stderr strings.Builder
 	run := func(action string, code int, opts ...opt) {
-		for _, f := range []string{cacheName, tokenName} {
+		for _, f := range []string{cacheName, tokenName, observationName} {
 			_ = os.Remove(filepath.Join(a.RscTmp, f))
 		}
 		res := e.runEnv("a", action, extra, opts...)
@@ -209,7 +209,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 	run("start", harness.OCFPerm)
 	e.w.Emu.ClearDenies()
 	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
-	run("monitor", harness.OCFGeneric, recurring, timeout(3*time.Second))
+	run("monitor", harness.OCFDegraded, recurring, timeout(3*time.Second))
 	e.w.Emu.ClearFaults()
 	run("start", harness.OCFSuccess)
 	run("stop", harness.OCFSuccess)
