@@ -137,7 +137,7 @@ func TestClusterDegradedMonitor(t *testing.T) {
 
 	// The API comes back: the next monitor is 0, with no operator action.
 	w.Emu.ClearFaults()
-	st, err := n.WaitFor(ctx, "monitor 0 again", func(s *cluster.Status) bool {
+	_, err = n.WaitFor(ctx, "monitor 0 again", func(s *cluster.Status) bool {
 		return s.Resource("vip").Started("node1") &&
 			strings.Contains(s.Raw, `task="monitor" rc="0" rc_text="ok" interval="2000ms" last-rc-change="`+lastRCChange(s.Raw))
 	})
@@ -151,7 +151,7 @@ func TestClusterDegradedMonitor(t *testing.T) {
 	// Pacemaker 2.1.5 keeps the 190 under "Failed Resource Actions" after
 	// the monitor is 0 again (cosmetic: no fail-count, no action).
 	time.Sleep(6 * time.Second)
-	st, err = n.Status(ctx)
+	st, err := n.Status(ctx)
 	require.NoError(t, err)
 	assert.Len(t, st.Failures, 1, "the degraded result is still listed %s after the API returned", time.Since(back).Round(time.Second))
 	// (With failure-timeout=10s and cluster-recheck-interval=5s it was
