@@ -161,14 +161,17 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 		return st
 	}
 	st.Instance = &self
-	// Status makes several calls (tables, interfaces, DryRun probes, the
-	// VPC's other tables): its --timeout bounds them, not the monitor's
-	// three requests; the monitor verdict below keeps its own budget.
-	routes, err := a.adapters.Routes(ctx, cfg, self, Budget{MaxBackoff: monitorBackoff})
+	// The tables are read as a monitor reads them (at most 3 requests), so
+	// that an outage shows at once. The calls after it (interfaces, DryRun
+	// probes, the VPC's other tables) are more than 3: --timeout bounds
+	// them, not the monitor's budget.
+	var tables []Table
+	routes, err := a.adapters.Routes(ctx, cfg, self, monitorBudget())
 	if err == nil {
-		routes = a.recording(routes, r.Log, cfg, self)
-		var tables []Table
-		tables, err = routes.Tables(ctx, cfg.Tables)
+		tables, err = a.recording(routes, r.Log, cfg, self).Tables(ctx, cfg.Tables)
+	}
+	if err == nil {
+		routes, err = a.adapters.Routes(ctx, cfg, self, Budget{MaxBackoff: monitorBackoff})
 		if err == nil {
 			a.describeTables(ctx, st, cfg, self, routes, tables)
 			for _, f := range inspectTables(cfg, self, tables) {

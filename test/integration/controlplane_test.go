@@ -281,3 +281,23 @@ func isRecurring(opts []func(*harness.Runner)) bool {
 	}
 	return r.Interval > 0
 }
+
+// `routeha status` during an outage: the control plane is unreachable, the
+// monitor degraded, and the age of the last good read is shown.
+func TestStatusDuringAPIOutage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.expect("a", "start", harness.OCFSuccess)
+	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	time.Sleep(1100 * time.Millisecond)
+	code, out := e.status("a")
+	assert.Equal(t, harness.OCFDegraded, code, out)
+	assert.Regexp(t, `control plane\s+unreachable: DescribeRouteTables Unavailable`, out)
+	assert.Regexp(t, `last good read\s+all tables routed here, [1-9]\d*s ago`, out)
+	assert.Contains(t, out, "monitor: 190 OCF_DEGRADED, degraded: the VIP is served but the route could not be confirmed")
+	e.w.Emu.ClearFaults()
+	code, out = e.status("a")
+	assert.Equal(t, harness.OCFSuccess, code, out)
+	assert.Regexp(t, `control plane\s+reachable`, out)
+	assert.Regexp(t, `last good read\s+all tables routed here, 0s ago`, out)
+}

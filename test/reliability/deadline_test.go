@@ -50,7 +50,11 @@ type faultCase struct {
 	// find the VIP here, answer 190 instead (issue 17: the VIP is still
 	// served; the probe answers from the node's last observation).
 	failing bool
-	reason  string // a word every failing action's exit reason contains
+	// outlasts is a burst longer than a monitor's 3 requests: start and
+	// validate-all ride it out, the monitor and the active probe answer
+	// 190 (the VIP is still served).
+	outlasts bool
+	reason   string // a word every failing action's exit reason contains
 }
 
 const (
@@ -62,9 +66,9 @@ var faultCases = []faultCase{
 	{name: "none", timeout: faultTimeout},
 	{name: "EC2 throttling on every call (RequestLimitExceeded)", timeout: faultTimeout, failing: true, reason: "RequestLimitExceeded",
 		ec2: []ec2emu.Fault{{Kind: ec2emu.Throttle}}},
-	{name: "EC2 throttling burst (5 calls)", timeout: burstTimeout,
+	{name: "EC2 throttling burst (5 calls)", timeout: burstTimeout, outlasts: true,
 		ec2: []ec2emu.Fault{{Kind: ec2emu.Throttle, Count: 5}}},
-	{name: "EC2 5xx burst (5 x 500 InternalError)", timeout: burstTimeout,
+	{name: "EC2 5xx burst (5 x 500 InternalError)", timeout: burstTimeout, outlasts: true,
 		ec2: []ec2emu.Fault{{Kind: ec2emu.InternalError, Count: 5}}},
 	{name: "EC2 500 InternalError on every call", timeout: faultTimeout, failing: true, reason: "InternalError",
 		ec2: []ec2emu.Fault{{Kind: ec2emu.InternalError}}},
@@ -171,6 +175,9 @@ func runFaultCase(t *testing.T, fc faultCase) {
 			action = "start"
 		case actStop:
 			action = "stop"
+		}
+		if fc.outlasts && (act == actMonitor || act == actProbeActive) {
+			want = harness.OCFDegraded
 		}
 		if fc.failing && act != actProbeStandby && act != actStop {
 			want = harness.OCFGeneric
