@@ -148,16 +148,12 @@ func outageWords(ctx context.Context, err error) string {
 	case errors.As(err, &re):
 		return clip(re.Reason, 70)
 	case !errors.As(err, &ae):
-		// Not the EC2 API: the instance metadata service, for the identity.
+		// Not the EC2 API: the instance metadata service, for the identity
+		// (its whole error goes to the log).
 		if ctx.Err() != nil {
 			return "instance metadata service: no answer in time"
 		}
-		inner := err
-		var oe *ocf.Error
-		if errors.As(err, &oe) && oe.Err != nil {
-			inner = oe.Err
-		}
-		return "instance metadata service: " + clip(inner.Error(), 40)
+		return "instance metadata service failed, identity not cached"
 	case KindOf(err) == KindDenied:
 		return "denied by IAM (" + briefError(err) + ")"
 	case ctx.Err() != nil:
