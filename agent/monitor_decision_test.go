@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
@@ -310,4 +311,30 @@ func TestMonitorConfirmsAFailingAnswer(t *testing.T) {
 		assert.Less(t, time.Since(began), 2*time.Second)
 		assert.Equal(t, 2, routes.reads)
 	})
+}
+
+// The longest IPv6 address still leaves every outage reason whole (w.run
+// fails on a reason over 127 bytes or cut).
+func TestOutageReasonsFitWithIPv6(t *testing.T) {
+	const long = "2001:0db8:1234:5678:9abc:def0:1234:5678"
+	dst := netip.MustParsePrefix(long + "/128")
+	for _, here := range []Coverage{CoverAll, CoverNone, CoverSome, ""} {
+		for _, interval := range []string{recurringEnv, probeEnv} {
+			tb := table(rtb1, nil)
+			tb.Routes = append(tb.Routes, Route{Destination: dst, InstanceID: nodeA.InstanceID})
+			routes := newFakeRoutes(tb)
+			routes.failRead = func(context.Context, int) error {
+				return &APIError{Kind: KindDenied, Op: "DescribeRouteTables", Code: "UnauthorizedOperation", Err: errors.New("no")}
+			}
+			w := newWorld(t, nodeA, routes)
+			w.params["ip"] = long
+			w.adapters.vip.addrs[Address{Prefix: dst, Interface: "lo"}] = true
+			if here != "" {
+				w.adapters.obs.last = &Observation{Time: time.Now().Add(-100 * time.Hour), Here: here, Tables: []string{rtb1},
+					Dest: dst.String(), Instance: nodeA.InstanceID}
+			}
+			r := w.run("monitor", monitorEnv(interval))
+			assert.Contains(t, r.reason, outage, "%s %s", here, interval)
+		}
+	}
 }

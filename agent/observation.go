@@ -187,7 +187,7 @@ func (a *Agent) unreadable(ctx context.Context, r *ocf.Request, cfg *Config, sel
 		return serving(r.Log, outage+", VIP still served: "+words, err)
 	}
 	if !ok {
-		return ocf.Fail(unobserved, outage+" and this node never read the tables: cannot tell if "+cfg.IP.String()+" is served here",
+		return ocf.Fail(unobserved, outage+"; never read the tables on this node: "+cfg.IP.String()+" may be served here",
 			fmt.Errorf("%s is on %s; %w", cfg.IP, cfg.Address.Interface, err))
 	}
 	old := age(o)
