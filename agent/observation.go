@@ -139,14 +139,14 @@ func serving(log *ocf.Logger, reason string, err error) error {
 	return ocf.Fail(servingUnconfirmed, reason, err)
 }
 
-// outageWords is a read's failure in a few words, for a reason that
-// starts with outage.
+// outageWords is a read's failure in a few words (at most 78 bytes), for
+// a reason that starts with outage.
 func outageWords(ctx context.Context, err error) string {
 	var re *ReasonError
 	var ae *APIError
 	switch {
 	case errors.As(err, &re):
-		return clip(re.Reason, 70)
+		return clip(re.Reason, 75)
 	case !errors.As(err, &ae):
 		// Not the EC2 API: the instance metadata service, for the identity
 		// (its whole error goes to the log).
@@ -167,7 +167,7 @@ func outageWords(ctx context.Context, err error) string {
 		for u := errors.Unwrap(root); u != nil; u = errors.Unwrap(root) {
 			root = u
 		}
-		return ae.Op + ": " + clip(root.Error(), 60)
+		return ae.Op + ": " + clip(root.Error(), 50)
 	}
 	return briefError(err)
 }
