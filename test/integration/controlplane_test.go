@@ -258,9 +258,26 @@ func TestControlPlaneTable(t *testing.T) {
 			measure("b", "VIP present, tables unreadable, observed elsewhere", harness.OCFNotRunning, "no table routed "+vip+" here", probe)
 			require.NoError(t, os.Remove(filepath.Join(e.w.Node("a").RscTmp, "routeha-vip.observation")))
 			measure("a", "VIP present, tables unreadable, never observed", harness.OCFInstalled, "never read the tables", probe)
+			// VIP absent: 7 without a request, whatever the fault.
 			require.NoError(t, e.w.Node("b").NS.DelAddr("lo", vipDs))
-			res := e.run("b", "monitor", recurring, timeout(cpTimeout))
-			assert.Equal(t, harness.OCFNotRunning, res.Code, "VIP absent")
+			for _, kind := range []func(*harness.Runner){recurring, probe} {
+				extra := f.inject(t, e, "b")
+				e.w.Emu.ResetLog()
+				r := e.w.Agent("b")
+				r.Timeout = cpTimeout
+				kind(r)
+				res := r.Run(context.Background(), "monitor", e.params, extra...)
+				e.w.Emu.ClearFaults()
+				e.w.Emu.ClearDenies()
+				require.NoError(t, res.Err)
+				label := map[bool]string{true: "monitor (recurring)", false: "probe"}[r.Interval > 0]
+				report.add(cpRow{fault: f.name, situation: "VIP absent", action: label, code: res.Code, requests: requestsBy(e, "b"),
+					counted: f.counted, elapsed: res.Elapsed, reason: res.Reason})
+				assert.Equal(t, harness.OCFNotRunning, res.Code, "VIP absent, %s: %q", label, res.Reason)
+				assert.Zero(t, requestsBy(e, "b"), "VIP absent, %s: no EC2 request", label)
+				assert.Less(t, res.Elapsed, cpTimeout)
+			}
+			var res harness.Result
 
 			// The API is back: the next monitor is 0, no operator action.
 			e.w.Emu.ResetLog()
