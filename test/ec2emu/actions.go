@@ -96,7 +96,7 @@ func (e *Emulator) describeRouteTables(req *request) ([]byte, *apiError) {
 	tableID := func(_ *State, rt RouteTable) []string { return values(rt.ID) }
 	spec := describeSpec[RouteTable]{
 		idParam: "RouteTableId", notFound: "InvalidRouteTableID.NotFound", noun: "routeTable",
-		items: func(st *State) []RouteTable { return st.RouteTables },
+		items: e.routeTablesView,
 		id:    func(rt RouteTable) string { return rt.ID },
 		malformed: func(id string) *apiError {
 			if !rtbIDRE.MatchString(id) {
@@ -133,6 +133,19 @@ func (e *Emulator) describeRouteTables(req *request) ([]byte, *apiError) {
 		},
 	}
 	out := xDescribeRouteTables{xResp: e.resp(req)}
+	e.mu.Lock()
+	all := e.allTables
+	e.mu.Unlock()
+	if all {
+		c := *req
+		c.params = map[string]string{}
+		for k, v := range req.params {
+			if !strings.HasPrefix(k, "RouteTableId.") {
+				c.params[k] = v
+			}
+		}
+		req = &c
+	}
 	if err := describe(e, req, spec, func(st *State, rt RouteTable) {
 		out.RouteTables = append(out.RouteTables, e.xRouteTable(st, rt))
 	}); err != nil {
@@ -282,6 +295,7 @@ func (e *Emulator) routeWrite(req *request) ([]byte, *apiError) {
 		e.mu.Unlock()
 		return nil, aerr
 	}
+	e.staleWrite(table, before.RouteTable(table))
 	if e.staleN > 0 {
 		if e.stale == 0 || e.staleOf == nil {
 			e.staleOf = before

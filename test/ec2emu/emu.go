@@ -37,6 +37,12 @@ type Emulator struct {
 	issued   map[string]issuedKey
 	onChange func(*State)
 	skew     atomic.Int64 // ns the emulator's clock runs ahead of this machine's
+	// tableStale is the per-table staleness (SetTableStaleness).
+	tableStale map[string]*tableStaleness
+	// allTables: DescribeRouteTables ignores RouteTableId (SetIgnoreTableIDs).
+	allTables bool
+	inFlight  map[string]int // requests being served, per action
+	maxFlight map[string]int // the most ever in flight at once, per action
 }
 
 type issuedKey struct {
@@ -123,7 +129,8 @@ func New(st *State, opts ...Option) *Emulator {
 		st = st.Snapshot()
 	}
 	_ = st.normalize()
-	e := &Emulator{state: st, counts: map[string]int{}, issued: map[string]issuedKey{}}
+	e := &Emulator{state: st, counts: map[string]int{}, issued: map[string]issuedKey{},
+		tableStale: map[string]*tableStaleness{}, inFlight: map[string]int{}, maxFlight: map[string]int{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -280,6 +287,29 @@ func (e *Emulator) ResetLog() {
 	defer e.mu.Unlock()
 	e.log = nil
 	e.counts = map[string]int{}
+	e.maxFlight = map[string]int{}
+}
+
+// MaxInFlight returns the most requests of an action that were being served
+// at the same moment since the last ResetLog.
+func (e *Emulator) MaxInFlight(action string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.maxFlight[action]
+}
+
+func (e *Emulator) enter(action string) func() {
+	e.mu.Lock()
+	e.inFlight[action]++
+	if n := e.inFlight[action]; n > e.maxFlight[action] {
+		e.maxFlight[action] = n
+	}
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		e.inFlight[action]--
+		e.mu.Unlock()
+	}
 }
 
 // request is a parsed API request.
@@ -376,6 +406,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		e.mu.Unlock()
 	}
 
+	defer e.enter(req.action)()
 	// Faults.
 	fx := e.takeFaults(req.action)
 	if fx.delay > 0 {
@@ -421,6 +452,18 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		record(aerr.code, aerr.status)
 		e.writeError(w, req, aerr)
 		return
+	}
+	if fx.after > 0 {
+		// Performed, but the answer is slow: a client that gives up
+		// does not know its request took effect.
+		t := time.NewTimer(fx.after)
+		select {
+		case <-t.C:
+		case <-hr.Context().Done():
+			t.Stop()
+			record("AbortedAfterPerforming", 0)
+			return
+		}
 	}
 	record("", 200)
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")

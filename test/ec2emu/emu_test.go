@@ -703,3 +703,83 @@ func TestDiffChanged(t *testing.T) {
 	assert.Equal(t, ec2emu.Changed, d[0].Kind)
 	assert.Contains(t, d[0].String(), "changed")
 }
+
+func TestTableStaleness(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.client("AKIATEST")
+	const vip = "192.0.2.10/32"
+	write := func(table, eni string) {
+		t.Helper()
+		_, err := c.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{RouteTableId: aws.String(table), DestinationCidrBlock: aws.String(vip), NetworkInterfaceId: aws.String(eni)})
+		require.NoError(t, err)
+	}
+	target := func(table string) string {
+		t.Helper()
+		r := routeOf(t, c, table, vip)
+		if r == nil {
+			return ""
+		}
+		return aws.ToString(r.NetworkInterfaceId)
+	}
+	require.NoError(t, f.emu.SetRoute(ec2emu.FixtureRouteTable1, vip, ec2emu.FixtureENIA))
+	require.NoError(t, f.emu.SetRoute(ec2emu.FixtureRouteTable2, vip, ec2emu.FixtureENIA))
+
+	// Ten stale reads of table 1 only; table 2 is fresh at once.
+	f.emu.SetTableStaleness(ec2emu.FixtureRouteTable1, ec2emu.Staleness{Reads: 10})
+	write(ec2emu.FixtureRouteTable1, ec2emu.FixtureENIB)
+	write(ec2emu.FixtureRouteTable2, ec2emu.FixtureENIB)
+	for i := 0; i < 5; i++ { // routeOf reads both tables: 2 reads each time
+		assert.Equal(t, ec2emu.FixtureENIA, target(ec2emu.FixtureRouteTable1), "stale read %d", i)
+		assert.Equal(t, ec2emu.FixtureENIB, target(ec2emu.FixtureRouteTable2))
+	}
+	assert.Equal(t, ec2emu.FixtureENIB, target(ec2emu.FixtureRouteTable1), "fresh after 10 reads")
+
+	// Alternating: old, new, old, new, then new.
+	f.emu.SetTableStaleness(ec2emu.FixtureRouteTable1, ec2emu.Staleness{Reads: 4, Alternate: true})
+	write(ec2emu.FixtureRouteTable1, ec2emu.FixtureENIA)
+	var seen []string
+	for i := 0; i < 6; i++ {
+		out, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{ec2emu.FixtureRouteTable1}})
+		require.NoError(t, err)
+		for _, r := range out.RouteTables[0].Routes {
+			if aws.ToString(r.DestinationCidrBlock) == vip {
+				seen = append(seen, aws.ToString(r.NetworkInterfaceId))
+			}
+		}
+	}
+	B, A := ec2emu.FixtureENIB, ec2emu.FixtureENIA
+	assert.Equal(t, []string{B, A, B, A, A, A}, seen)
+
+	// For a duration.
+	f.emu.SetTableStaleness(ec2emu.FixtureRouteTable2, ec2emu.Staleness{For: 300 * time.Millisecond})
+	write(ec2emu.FixtureRouteTable2, ec2emu.FixtureENIA)
+	assert.Equal(t, B, target(ec2emu.FixtureRouteTable2))
+	time.Sleep(350 * time.Millisecond)
+	assert.Equal(t, A, target(ec2emu.FixtureRouteTable2))
+
+	f.emu.ClearFaults()
+	write(ec2emu.FixtureRouteTable1, ec2emu.FixtureENIB)
+	assert.Equal(t, B, target(ec2emu.FixtureRouteTable1), "ClearFaults ends staleness")
+}
+
+func TestIgnoreTableIDsAndSlowAnswer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.client("AKIATEST")
+	f.emu.SetIgnoreTableIDs(true)
+	out, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{ec2emu.FixtureRouteTable1}})
+	require.NoError(t, err)
+	assert.Len(t, out.RouteTables, 3, "every table, whatever was asked")
+	f.emu.SetIgnoreTableIDs(false)
+
+	f.emu.AddFault(ec2emu.Fault{Kind: ec2emu.SlowAnswer, Action: "ReplaceRoute", Delay: time.Hour, Count: 1})
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = c.ReplaceRoute(short, &ec2.ReplaceRouteInput{RouteTableId: aws.String(ec2emu.FixtureRouteTable1), DestinationCidrBlock: aws.String("0.0.0.0/0"), NetworkInterfaceId: aws.String(ec2emu.FixtureENIB)})
+	require.Error(t, err, "the answer never came")
+	r := f.emu.Snapshot().RouteTable(ec2emu.FixtureRouteTable1).Route("0.0.0.0/0")
+	require.NotNil(t, r)
+	assert.Equal(t, ec2emu.FixtureENIB, r.NetworkInterfaceID, "performed all the same")
+	assert.Equal(t, 1, f.emu.MaxInFlight("ReplaceRoute"))
+}

@@ -20,6 +20,10 @@ const (
 	// Latency delays the request by Delay (aborted when the client goes away),
 	// then serves it normally.
 	Latency FaultKind = "latency"
+	// SlowAnswer performs the request, then delays its answer by Delay
+	// (aborted when the client goes away: the request took effect all the
+	// same, as when an answer is lost on the way).
+	SlowAnswer FaultKind = "slow-answer"
 	// Drop hijacks the connection and closes it without a response.
 	Drop FaultKind = "drop"
 	// HTMLError answers an HTML 500 page (not XML), as moto does for
@@ -69,7 +73,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 		}
 	}
 	switch f.Kind {
-	case Throttle, InternalError, Unavailable, Latency, Drop, HTMLError, AuthFailure:
+	case Throttle, InternalError, Unavailable, Latency, SlowAnswer, Drop, HTMLError, AuthFailure:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}
@@ -96,6 +100,8 @@ func (e *Emulator) ClearFaults() {
 	defer e.mu.Unlock()
 	e.faults = nil
 	e.staleN, e.stale, e.staleOf = 0, 0, nil
+	e.tableStale = map[string]*tableStaleness{}
+	e.allTables = false
 }
 
 // SetStaleReads makes the next n DescribeRouteTables calls after any route
@@ -112,6 +118,7 @@ func (e *Emulator) SetStaleReads(n int) {
 
 type effects struct {
 	delay time.Duration
+	after time.Duration
 	drop  bool
 	html  bool
 	err   *apiError
@@ -131,6 +138,8 @@ func (e *Emulator) takeFaults(action string) effects {
 		switch f.Kind {
 		case Latency:
 			fx.delay += f.Delay
+		case SlowAnswer:
+			fx.after += f.Delay
 		case Drop:
 			fx.drop = true
 		case HTMLError:
