@@ -93,7 +93,8 @@ var faultCases = []faultCase{
 }
 
 func init() {
-	order(tableOrder, "Deadlines: fault x action", "Crash safety: start killed with SIGKILL", "Races")
+	order(tableOrder, "Deadlines: fault x action", "Crash safety: start killed with SIGKILL", "Races",
+		"Eventual consistency", "Hostile answers", "Hostile input", "Identity cache", "Scale")
 	order(actOrder, matrixActions...)
 	var names []string
 	for _, fc := range faultCases {

@@ -2,9 +2,12 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -77,11 +80,24 @@ func other(node string) string {
 	return "a"
 }
 
+// raceRuns is how many times TestConcurrentStarts runs each variant
+// (ROUTEHA_RACE_RUNS overrides it).
+func raceRuns() int {
+	if n, err := strconv.Atoi(os.Getenv("ROUTEHA_RACE_RUNS")); err == nil && n > 0 {
+		return n
+	}
+	return 10
+}
+
 // TestConcurrentStarts starts the resource on both nodes at the same moment
-// (as a split brain or an operator error would), with and without eventual
-// consistency and slow writes. Every table must end on one node, whose
-// monitor says 0; the other node's start either failed naming its rival or
-// succeeded first and was overtaken, and then its monitor says 7.
+// (as a split brain or an operator error would), many times per variant:
+// with and without eventual consistency, slow writes, a route on a third
+// target, one node already holding the tables. A start that exits 0
+// promises that the route stayed on its node: the test fails if any node
+// whose start exited 0 does not own every table at the end. Every table
+// must end on one node, whose monitor says 0; the other node's start must
+// fail with a reason naming the winner, and its monitor says 7. It reports
+// how often each outcome happened.
 func TestConcurrentStarts(t *testing.T) {
 	variants := []struct {
 		name  string
@@ -89,6 +105,10 @@ func TestConcurrentStarts(t *testing.T) {
 	}{
 		{"plain", func(e *env) {}},
 		{"stale reads (2) after writes", func(e *env) { e.w.Emu.SetStaleReads(2) }},
+		{"alternating stale/fresh reads (6) per table", func(e *env) {
+			e.w.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{Reads: 6, Alternate: true})
+			e.w.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 6, Alternate: true})
+		}},
 		{"slow writes (300 ms)", func(e *env) {
 			e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "ReplaceRoute", Delay: 300 * time.Millisecond})
 			e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "CreateRoute", Delay: 300 * time.Millisecond})
@@ -97,7 +117,10 @@ func TestConcurrentStarts(t *testing.T) {
 			require.NoError(e.t, e.w.Emu.SetRoute(rtb1, vipDs, ec2emu.FixtureIGW))
 			require.NoError(e.t, e.w.Emu.SetRoute(rtb2, vipDs, ec2emu.FixtureIGW))
 		}},
+		{"a already holds the tables", func(e *env) { e.routeTo("a", rtb1, rtb2) }},
+		{"b already holds the tables", func(e *env) { e.routeTo("b", rtb1, rtb2) }},
 	}
+	runs := raceRuns()
 	var wg sync.WaitGroup
 	for _, v := range variants {
 		wg.Add(1)
@@ -105,45 +128,84 @@ func TestConcurrentStarts(t *testing.T) {
 			defer wg.Done()
 			t.Run(v.name, func(t *testing.T) {
 				e := newEnv(t)
-				v.setup(e)
-				const to = 20 * time.Second
-				res := e.runAt(
-					func() harness.Result { return e.runRaw("a", "start", timeout(to)) },
-					func() harness.Result { return e.runRaw("b", "start", timeout(to)) },
-				)
-				e.w.Emu.ClearFaults()
-				byNode := map[string]harness.Result{"a": res[0], "b": res[1]}
-				for n, r := range byNode {
-					require.NoError(t, r.Err, "start on %s did not exit by itself", n)
-					assert.Contains(t, []int{harness.OCFSuccess, harness.OCFGeneric}, r.Code, "start on %s: %s", n, r.Reason)
-					assert.Less(t, r.Elapsed, to)
-					assert.NotContains(t, r.Stderr, "panic")
-					checkReason(t, r)
-					record(row{Table: "Races", Case: "both nodes start at once, " + v.name, Action: "start on " + n,
-						Timeout: to, Code: r.Code, Elapsed: r.Elapsed, Reason: r.Reason})
+				outcomes := map[string]int{}
+				for i := 0; i < runs && !t.Failed(); i++ {
+					outcomes[e.concurrentStarts(v.name, v.setup)]++
 				}
-				win := e.owner()
-				require.NotEmpty(t, win, "the tables do not all point at one node: %s / %s", e.target(rtb1), e.target(rtb2))
-				lose := other(win)
-				assert.Equal(t, harness.OCFSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
-				e.expect(win, "monitor", harness.OCFSuccess, recurring)
-				if l := byNode[lose]; l.Code == harness.OCFSuccess {
-					res := e.expect(lose, "monitor", harness.OCFNotRunning, recurring)
-					assert.True(t, namesNode(res.Reason, e.w.Node(win)), "monitor's reason names where the route goes: %q", res.Reason)
-				} else {
-					assert.True(t, namesNode(l.Reason, e.w.Node(win)), "the failed start names its rival %s: %q", win, l.Reason)
-					// The loser's monitor is 7 either way (its VIP may be
-					// on lo, added before the routes).
-					e.expect(lose, "monitor", harness.OCFNotRunning, recurring)
+				var keys []string
+				for k := range outcomes {
+					keys = append(keys, k)
 				}
-				// Pacemaker then stops the loser: clean.
-				e.expect(lose, "stop", harness.OCFSuccess)
-				assert.False(t, e.hasVIP(lose))
-				e.expect(win, "monitor", harness.OCFSuccess, recurring)
+				sort.Strings(keys)
+				var parts []string
+				for _, k := range keys {
+					parts = append(parts, fmt.Sprintf("%s: %d", k, outcomes[k]))
+				}
+				t.Logf("%d runs: %s", runs, strings.Join(parts, "; "))
+				record(row{Table: "Races", Case: fmt.Sprintf("both nodes start at once, %s: outcomes of %d runs", v.name, runs),
+					Action: "start on a and b", Timeout: 20 * time.Second, Reason: strings.Join(parts, "; ")})
 			})
 		}()
 	}
 	wg.Wait()
+}
+
+// concurrentStarts is one run of TestConcurrentStarts from a fresh state
+// (standard fixture, no VIP anywhere) and returns its outcome in words.
+func (e *env) concurrentStarts(variant string, setup func(e *env)) string {
+	t := e.t
+	t.Helper()
+	e.w.Emu.ClearFaults()
+	require.NoError(t, e.w.Emu.SetState(ec2emu.StandardFixture()))
+	for _, n := range []string{"a", "b"} {
+		if e.hasVIP(n) {
+			require.NoError(t, e.w.Node(n).NS.DelAddr("lo", vipDs))
+		}
+	}
+	setup(e)
+	const to = 20 * time.Second
+	res := e.runAt(
+		func() harness.Result { return e.runRaw("a", "start", timeout(to)) },
+		func() harness.Result { return e.runRaw("b", "start", timeout(to)) },
+	)
+	e.w.Emu.ClearFaults()
+	byNode := map[string]harness.Result{"a": res[0], "b": res[1]}
+	for _, n := range []string{"a", "b"} {
+		r := byNode[n]
+		require.NoError(t, r.Err, "start on %s did not exit by itself", n)
+		assert.Contains(t, []int{harness.OCFSuccess, harness.OCFGeneric}, r.Code, "start on %s: %s", n, r.Reason)
+		assert.Less(t, r.Elapsed, to)
+		assert.NotContains(t, r.Stderr, "panic")
+		checkReason(t, r)
+	}
+	win := e.owner()
+	require.NotEmpty(t, win, "the tables do not all point at one node: %s / %s\na: %s\nb: %s",
+		e.target(rtb1), e.target(rtb2), byNode["a"].Stderr, byNode["b"].Stderr)
+	lose := other(win)
+	// The promise of a start that succeeded: the route stayed here.
+	for _, n := range []string{"a", "b"} {
+		if byNode[n].Code == harness.OCFSuccess {
+			assert.Equal(t, n, win, "%s's start exited 0 but every table routes to %s (%s)\nstderr of %s:\n%s",
+				n, win, variant, n, byNode[n].Stderr)
+		}
+	}
+	assert.Equal(t, harness.OCFSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
+	l := byNode[lose]
+	if l.Code != harness.OCFSuccess {
+		assert.True(t, namesNode(l.Reason, e.w.Node(win)), "the failed start names its rival %s: %q", win, l.Reason)
+	}
+	e.expect(win, "monitor", harness.OCFSuccess, recurring)
+	e.expect(lose, "monitor", harness.OCFNotRunning, recurring)
+	// Pacemaker then stops the loser: clean.
+	e.expect(lose, "stop", harness.OCFSuccess)
+	assert.False(t, e.hasVIP(lose))
+	e.expect(win, "monitor", harness.OCFSuccess, recurring)
+	e.expect(win, "stop", harness.OCFSuccess)
+	outcome := fmt.Sprintf("%s won, %s's start exited %d", win, lose, l.Code)
+	if l.Code == harness.OCFSuccess {
+		outcome += " (overtaken)"
+	}
+	return outcome
 }
 
 // TestStartRacingStop is a failover where the new node's start and the old

@@ -171,6 +171,47 @@ func TestNoSecretsLogged(t *testing.T) {
 			checkNoSecretsLogged(t, authType)
 		})
 	}
+	t.Run("credential_process printing JSON that does not parse", func(t *testing.T) {
+		t.Parallel()
+		checkCredentialProcessNotQuoted(t)
+	})
+}
+
+// checkCredentialProcessNotQuoted: a credential_process whose output does
+// not parse (an Expiration that is not a time) makes the SDK's provider
+// quote the whole output, keys included, in its error. That error reaches
+// the log and the exit reason of every action that needs EC2; neither may
+// show the secret access key or the session token.
+func checkCredentialProcessNotQuoted(t *testing.T) {
+	e := newEnv(t)
+	a := e.w.Node("a")
+	const secret, token = "cp0SECRET0wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "cp0TOKEN0IQoJb3JpZ2luX2VjEJr//////////wEaCWV1LXdlc3QtMSJHMEUCIQD"
+	script := filepath.Join(t.TempDir(), "creds.sh")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\ncat <<'EOF'\n"+
+		`{"Version": 1, "AccessKeyId": "AKIACPTESTNODEA00000", "SecretAccessKey": "`+secret+`", "SessionToken": "`+token+`", "Expiration": "in one hour"}`+
+		"\nEOF\n"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(a.Home, ".aws"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(a.Home, ".aws", "config"),
+		[]byte("[profile cp]\ncredential_process = "+script+"\n"), 0o644))
+	e.params["profile"] = "cp"
+	logFile := filepath.Join(t.TempDir(), "ha-log")
+	extra := []string{"HA_DEBUG=1", "HA_LOGFILE=" + logFile}
+	require.NoError(t, a.NS.AddAddr("lo", vipDs)) // so that monitor reads the tables
+	var out strings.Builder
+	for _, action := range []string{"validate-all", "start", "monitor"} {
+		res := e.runEnv("a", action, extra, recurring)
+		assert.NotEqual(t, harness.OCFSuccess, res.Code, "%s succeeded without credentials", action)
+		assert.NotEmpty(t, res.Reason)
+		out.WriteString(res.Stderr)
+	}
+	logged, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	require.Contains(t, out.String()+string(logged), "credential_process", "the failure was not the credential process's: the test checks nothing")
+	for _, s := range []string{secret, token, secret[:20], token[:20]} {
+		assert.NotContains(t, out.String(), s, "a secret on stderr")
+		assert.NotContains(t, string(logged), s, "a secret in HA_LOGFILE")
+	}
+	t.Logf("checked %d bytes of stderr and %d of HA_LOGFILE", out.Len(), len(logged))
 }
 
 func checkNoSecretsLogged(t *testing.T, authType string) {
