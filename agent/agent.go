@@ -22,11 +22,12 @@ type Agent struct {
 	// confirmPause is how long a monitor waits before reading a failing
 	// answer again (confirmPause; shorter in unit tests).
 	confirmPause time.Duration
+	redactor *redactor
 }
 
 // New returns routeha over the given adapters.
 func New(version string, adapters Adapters) *Agent {
-	return &Agent{meta: metadata.Routeha(version), adapters: adapters, confirmPause: confirmPause}
+	return &Agent{meta: metadata.Routeha(version), adapters: adapters, confirmPause: confirmPause, redactor: newRedactor()}
 }
 
 // Definition declares routeha to the ocf package: the meta-data and one
@@ -36,6 +37,7 @@ func (a *Agent) Definition() *ocf.Agent {
 	return &ocf.Agent{
 		Name:     a.meta.Name,
 		MetaData: a.meta.XML,
+		Redact:   a.redactor.Redact,
 		Actions: []ocf.Action{
 			{Name: "start", Timeout: timeout("start"), Handler: a.handle(a.Start)},
 			{Name: "stop", Timeout: timeout("stop"), Handler: a.stopHandler},

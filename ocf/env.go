@@ -1,6 +1,8 @@
 package ocf
 
 import (
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -52,27 +54,64 @@ func (e *Env) ResourceInstance() string {
 }
 
 // Timeout is OCF_RESKEY_CRM_meta_timeout (milliseconds), or ok=false when
-// Pacemaker did not set it (a manual run or ocf-tester).
+// Pacemaker did not set it (a manual run or ocf-tester), or set it to
+// something that is not a count of milliseconds a time.Duration can hold
+// (TimeoutRefused says which).
 func (e *Env) Timeout() (time.Duration, bool) {
-	return e.millis("timeout")
+	d, ok, _ := e.millis("timeout")
+	return d, ok
 }
 
-// Interval is the monitor interval (OCF_RESKEY_CRM_meta_interval, ms).
+// TimeoutRefused returns CRM_meta_timeout's raw value when it is a number
+// of milliseconds too large for a time.Duration (about 292 years): such a
+// value used to wrap around into a deadline of a fraction of a millisecond.
+// It is refused rather than clamped, because a clamped value would leave
+// the action without any deadline of its own.
+func (e *Env) TimeoutRefused() (string, bool) {
+	_, _, overflow := e.millis("timeout")
+	v, _ := e.Meta("timeout")
+	return v, overflow
+}
+
+// Interval is the monitor interval (OCF_RESKEY_CRM_meta_interval, ms). An
+// interval too large for a time.Duration is clamped to the largest one: it
+// is still a recurring monitor, never a probe.
 func (e *Env) Interval() time.Duration {
-	d, _ := e.millis("interval")
+	d, ok, overflow := e.millis("interval")
+	if overflow {
+		return time.Duration(math.MaxInt64)
+	}
+	if !ok {
+		return 0
+	}
 	return d
 }
 
-func (e *Env) millis(name string) (time.Duration, bool) {
-	v, ok := e.Meta(name)
-	if !ok || v == "" {
-		return 0, false
+// maxMillis is the most milliseconds a time.Duration holds.
+const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+
+// millis parses a CRM_meta_ value in milliseconds; overflow is true for a
+// number too large for a time.Duration (ok is false then).
+func (e *Env) millis(name string) (d time.Duration, ok, overflow bool) {
+	v, set := e.Meta(name)
+	if !set || v == "" {
+		return 0, false, false
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || ms < 0 {
-		return 0, false
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange && v[0] != '-' {
+			return 0, false, true
+		}
+		return 0, false, false
 	}
-	return time.Duration(ms) * time.Millisecond, true
+	if ms < 0 {
+		return 0, false, false
+	}
+	if ms > maxMillis {
+		return 0, false, true
+	}
+	return time.Duration(ms) * time.Millisecond, true, false
 }
 
 // IsProbe reports whether a monitor is a probe: a one-off with interval 0

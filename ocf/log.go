@@ -37,6 +37,8 @@ type Logger struct {
 	file   string
 	sys    *syslog.Writer
 	now    func() time.Time
+	// redact rewrites every message before it is written (Agent.Redact).
+	redact func(string) string
 }
 
 // NewLogger builds the logger for one run of an agent. tag is
@@ -95,6 +97,9 @@ func (l *Logger) log(level Level, format string, args ...any) {
 		return
 	}
 	msg := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
+	if l.redact != nil {
+		msg = l.redact(msg)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.stderr, "%s: %s\n", level, msg)

@@ -48,6 +48,11 @@ type Agent struct {
 	// Commands are non-OCF subcommands for humans (such as "status"); they
 	// get the raw arguments after the command name.
 	Commands map[string]Command
+	// Redact, when set, rewrites every text before it leaves the process:
+	// log lines (stderr, HA_LOGFILE, syslog), exit reasons, and what
+	// commands write. The agent removes there whatever secrets its
+	// libraries might quote in their errors, whichever produced them.
+	Redact func(string) string
 }
 
 // Command is a subcommand outside the OCF actions, for humans.
@@ -89,7 +94,7 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 	if cmd, ok := agent.Commands[name]; ok {
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 		defer stop()
-		return cmd(ctx, args[2:], env, stdout, stderr)
+		return cmd(ctx, args[2:], env, redactWriter(stdout, agent.Redact), redactWriter(stderr, agent.Redact))
 	}
 	name = canonical(name)
 	switch name {
@@ -103,16 +108,20 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 	act, ok := agent.find(name)
 	if !ok {
 		fmt.Fprint(stderr, agent.usage())
-		exitReason(stderr, fmt.Sprintf("unknown action %q", printable(name)))
+		exitReason(stderr, agent.Redact, fmt.Sprintf("unknown action %q", printable(name)))
 		return ErrUnimplemented
 	}
 
+	log := NewLogger(agent.Name+"("+env.ResourceInstance()+")", env, stderr)
+	log.redact = agent.Redact
+	defer log.Close()
 	timeout, fromPacemaker := env.Timeout()
 	if !fromPacemaker || timeout <= 0 {
 		timeout = act.Timeout
 	}
-	log := NewLogger(agent.Name+"("+env.ResourceInstance()+")", env, stderr)
-	defer log.Close()
+	if v, refused := env.TimeoutRefused(); refused {
+		log.Warnf("CRM_meta_timeout=%s ms does not fit in a duration: refused, using %s's default timeout of %s", v, name, timeout)
+	}
 	req := &Request{Action: name, Env: env, Log: log, Timeout: timeout, Probe: env.IsProbe(name), Stdout: stdout}
 
 	// Pacemaker sends SIGTERM when an action overruns; end it cleanly.
@@ -140,7 +149,7 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 		default:
 			log.Errorf("%s: %s", name, full)
 		}
-		exitReason(stderr, reason)
+		exitReason(stderr, agent.Redact, reason)
 	}
 	return code
 }
@@ -151,9 +160,30 @@ const MaxReason = 127
 
 // exitReason prints the line pacemaker-execd turns into the operation's
 // exit reason (ocf_exit_reason): one line, at most MaxReason bytes.
-func exitReason(w io.Writer, reason string) {
+func exitReason(w io.Writer, redact func(string) string, reason string) {
+	if redact != nil {
+		reason = redact(reason)
+	}
 	fmt.Fprintf(w, "ocf-exit-reason:%s\n", ShortReason(reason))
 }
+
+// redactWriter applies redact to every write to w (nil: w itself). The
+// commands write whole lines at a time.
+func redactWriter(w io.Writer, redact func(string) string) io.Writer {
+	if redact == nil {
+		return w
+	}
+	return writerFunc(func(b []byte) (int, error) {
+		if _, err := io.WriteString(w, redact(string(b))); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // ShortReason folds a reason onto one line and cuts it to MaxReason bytes
 // at a word boundary, marking the cut with "...".
