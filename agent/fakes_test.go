@@ -55,6 +55,19 @@ type fakeRoutes struct {
 	afterWrite func(f *fakeRoutes, w Write)
 	// skew is what ClockSkew reports.
 	skew time.Duration
+	// extra lists tables every answer includes, asked for or not.
+	extra []string
+	// answer, when set, runs after a write is applied and before it is
+	// answered, outside the lock (to hold the answer back).
+	answer func(ctx context.Context, w Write) error
+	// inFlight and maxInFlight count writes being served at once.
+	inFlight, maxInFlight int
+	// onRead, when set, runs under the lock before the n-th read is
+	// answered (to change the tables as a rival would).
+	onRead func(f *fakeRoutes, n int)
+	// altStale makes reads alternate between the snapshot and the current
+	// state while staleLeft lasts (non-monotonic reads).
+	altStale bool
 }
 
 func (f *fakeRoutes) ClockSkew() time.Duration { return f.skew }
@@ -92,12 +105,22 @@ func (f *fakeRoutes) Tables(ctx context.Context, ids []string) ([]Table, error) 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.onRead != nil {
+		f.onRead(f, n)
+	}
 	state := f.copyState()
 	if f.staleLeft > 0 && f.snapshot != nil {
-		state = f.snapshot
+		if !f.altStale || f.staleLeft%2 == 0 {
+			state = f.snapshot
+		}
 		f.staleLeft--
 	}
 	var out []Table
+	for _, id := range f.extra {
+		if t, ok := state[id]; ok && !slices.Contains(ids, id) {
+			out = append(out, t)
+		}
+	}
 	for _, id := range ids {
 		t, ok := state[id]
 		if !ok {
@@ -108,7 +131,23 @@ func (f *fakeRoutes) Tables(ctx context.Context, ids []string) ([]Table, error) 
 	return out, nil
 }
 
-func (f *fakeRoutes) Write(_ context.Context, w Write) error {
+func (f *fakeRoutes) Write(ctx context.Context, w Write) error {
+	f.mu.Lock()
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
+	if err := f.write(w); err != nil || f.answer == nil {
+		return err
+	}
+	return f.answer(ctx, w)
+}
+
+func (f *fakeRoutes) write(w Write) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes = append(f.writes, w)

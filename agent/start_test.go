@@ -177,13 +177,20 @@ func TestStartVIPFailure(t *testing.T) {
 	assert.Empty(t, routes.realWrites(), "no route is moved to a node without the VIP")
 }
 
-// A rival node keeps winning a table: the node with the higher instance id
-// gives up instead of fighting until both time out.
+// A rival node writes the table after this node's write was read back:
+// the node with the higher instance id gives up, naming it, instead of
+// fighting until both time out.
 func TestStartYieldsToLowerInstanceID(t *testing.T) {
-	routes := newFakeRoutes(table(rtb1, &nodeA))
-	routes.afterWrite = func(f *fakeRoutes, w Write) {
-		r := routeFor(*f.tables[rtb1], vipDst)
-		r.InstanceID, r.ENI = nodeA.InstanceID, nodeA.PrimaryENI
+	routes := newFakeRoutes(table(rtb1, nil))
+	wrote := 0
+	routes.onRead = func(f *fakeRoutes, n int) {
+		if len(f.writes) > 0 && wrote == 0 {
+			wrote = n
+		}
+		if wrote > 0 && n == wrote+1 { // one read after ours showed B
+			r := routeFor(*f.tables[rtb1], vipDst)
+			r.InstanceID, r.ENI = nodeA.InstanceID, nodeA.PrimaryENI
+		}
 	}
 	w := newWorld(t, nodeB, routes) // B > A
 	r := w.run("start", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "20000"})

@@ -44,13 +44,17 @@ func (e *env) runAt(runs ...func() harness.Result) []harness.Result {
 
 // runRaw runs an action without failing the test from another goroutine.
 func (e *env) runRaw(node, action string, opts ...opt) harness.Result {
+	return e.runRawEnv(node, action, nil, opts...)
+}
+
+func (e *env) runRawEnv(node, action string, extraEnv []string, opts ...opt) harness.Result {
 	r := e.w.Agent(node)
 	for _, o := range opts {
 		o(r)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return r.Run(ctx, action, e.params)
+	return r.Run(ctx, action, e.params, extraEnv...)
 }
 
 // owner returns the node every configured table routes the VIP to, or ""
@@ -164,9 +168,10 @@ func (e *env) concurrentStarts(variant string, setup func(e *env)) string {
 	}
 	setup(e)
 	const to = 20 * time.Second
+	debug := []string{"HA_DEBUG=1"}
 	res := e.runAt(
-		func() harness.Result { return e.runRaw("a", "start", timeout(to)) },
-		func() harness.Result { return e.runRaw("b", "start", timeout(to)) },
+		func() harness.Result { return e.runRawEnv("a", "start", debug, timeout(to)) },
+		func() harness.Result { return e.runRawEnv("b", "start", debug, timeout(to)) },
 	)
 	e.w.Emu.ClearFaults()
 	byNode := map[string]harness.Result{"a": res[0], "b": res[1]}
