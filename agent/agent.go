@@ -143,7 +143,25 @@ func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ 
 // through the Routes it returns is kept as this node's observation. When
 // only the tables fail, the identity is returned with the error.
 func (a *Agent) observe(ctx context.Context, log *ocf.Logger, cfg *Config, budget Budget) (Self, Routes, []Table, error) {
-	self, err := a.adapters.Identity(cfg).Self(ctx)
+	return a.observeAs(ctx, log, cfg, budget, false)
+}
+
+// observeAs is observe; verify asks the identity adapter to confirm a
+// cached identity with the instance (IdentityVerifier), for start.
+func (a *Agent) observeAs(ctx context.Context, log *ocf.Logger, cfg *Config, budget Budget, verify bool) (Self, Routes, []Table, error) {
+	id := a.adapters.Identity(cfg)
+	var self Self
+	var err error
+	if v, ok := id.(IdentityVerifier); ok && verify {
+		self, err = v.VerifiedSelf(ctx)
+	} else {
+		self, err = id.Self(ctx)
+	}
+	if w, ok := id.(Warner); ok {
+		for _, msg := range w.Warnings() {
+			log.Warnf("%s", msg)
+		}
+	}
 	if err != nil {
 		return Self{}, nil, nil, identityFailure(ctx, err)
 	}

@@ -46,6 +46,20 @@ type Identity interface {
 	Self(ctx context.Context) (Self, error)
 }
 
+// IdentityVerifier is an Identity that can confirm a cached identity with
+// the instance itself, where that costs a request; start, which points the
+// routes at what the identity names, asks for it, while monitor takes Self.
+type IdentityVerifier interface {
+	VerifiedSelf(ctx context.Context) (Self, error)
+}
+
+// Warner is an adapter with something the operator should hear about the
+// call it just answered (a cache file it refused to believe, say); the
+// agent logs each as a warning.
+type Warner interface {
+	Warnings() []string
+}
+
 // Route is one route of a table, reduced to what routeha needs.
 type Route struct {
 	Destination netip.Prefix

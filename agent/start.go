@@ -28,7 +28,7 @@ import (
 // other hands the tables over to it and fails, naming it.
 func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 	begin := time.Now()
-	self, routes, answer, err := a.observe(ctx, r.Log, cfg, startBudget())
+	self, routes, answer, err := a.observeAs(ctx, r.Log, cfg, startBudget(), true)
 	if err != nil {
 		return err
 	}

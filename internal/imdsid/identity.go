@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
@@ -39,6 +38,17 @@ type Identity struct {
 	// none.
 	region   string
 	describe Describe
+	// warnings are what the operator should hear about the last call
+	// (a cache ignored, and why); see Warnings.
+	warnings []string
+}
+
+// Warnings returns what the last Self or VerifiedSelf found worth telling
+// the operator, such as a cache file it did not believe (agent.Warner).
+func (id *Identity) Warnings() []string { return id.warnings }
+
+func (id *Identity) warnf(format string, args ...any) {
+	id.warnings = append(id.warnings, fmt.Sprintf(format, args...))
 }
 
 // New returns the identity adapter.
@@ -63,7 +73,11 @@ func (id *Identity) WithFallback(region string, describe Describe) *Identity {
 	return &c
 }
 
-var _ agent.Identity = (*Identity)(nil)
+var (
+	_ agent.Identity         = (*Identity)(nil)
+	_ agent.IdentityVerifier = (*Identity)(nil)
+	_ agent.Warner           = (*Identity)(nil)
+)
 
 // CachePath is where the identity of a resource is cached.
 func CachePath(rscTmp, resource string) string {
@@ -88,15 +102,51 @@ type cached struct {
 	Self    agent.Self `json:"self"`
 }
 
-// Self returns this instance's identity, from the cache when it is there
-// and still matches the hardware's asset tag, else from IMDS, else (IMDS
-// failing, a fallback set, the asset tag naming the instance) from the
-// fallback. IMDS comes first because it is local and free, and needs no
-// IAM permission.
+// Self returns this instance's identity, from the cache when it is there,
+// is a private file of this user and still matches the hardware's asset
+// tag, else from IMDS, else (IMDS failing, a fallback set, the asset tag
+// naming the instance) from the fallback. IMDS comes first because it is
+// local and free, and needs no IAM permission. It makes no request when
+// the cache is good: a steady monitor asks IMDS nothing.
 func (id *Identity) Self(ctx context.Context) (agent.Self, error) {
+	return id.self(ctx, false)
+}
+
+// VerifiedSelf is Self for an action that acts on the identity (start
+// points the routes at it). The cache is keyed to the instance: with the
+// Nitro asset tag, by the tag, at no cost; without one (a Xen instance),
+// by the instance id IMDS reports, one small request, bounded by
+// verifyTimeout. A cache of another instance (a copied disk, a directory
+// shared by mistake) is ignored with a warning. When IMDS cannot answer in
+// time, the cache is used: it is this user's private file, and nothing
+// contradicts it.
+func (id *Identity) VerifiedSelf(ctx context.Context) (agent.Self, error) {
+	return id.self(ctx, true)
+}
+
+// verifyTimeout bounds VerifiedSelf's request for the instance id.
+const verifyTimeout = time.Second
+
+func (id *Identity) self(ctx context.Context, verify bool) (agent.Self, error) {
+	id.warnings = nil
 	tag := readAssetTag(id.assetTag)
-	if s, ok := id.load(); ok && (tag == "" || tag == s.InstanceID) {
-		return s, nil
+	if s, ok := id.load(); ok {
+		switch {
+		case tag != "" && tag == s.InstanceID:
+			return s, nil
+		case tag != "":
+			id.warnf("ignoring the identity cache %s: it names %s, but this instance is %s by its DMI asset tag", id.cachePath, s.InstanceID, tag)
+		case !verify:
+			return s, nil
+		default:
+			vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+			iid, err := id.get(vctx, "instance-id")
+			cancel()
+			if err != nil || iid == s.InstanceID {
+				return s, nil
+			}
+			id.warnf("ignoring the identity cache %s: it names %s, but IMDS says this instance is %s", id.cachePath, s.InstanceID, iid)
+		}
 	}
 	imdsCtx := ctx
 	if tag != "" && id.region != "" && id.describe != nil {
@@ -259,18 +309,22 @@ func (id *Identity) get(ctx context.Context, path string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// load reads the cache without following a symlink planted in its place.
+// load reads the cache, believing it only as a regular file of this user
+// with mode 0600 (never through a symlink); a file that is there but not
+// such is ignored with a warning.
 func (id *Identity) load() (agent.Self, bool) {
 	if id.cachePath == "" {
 		return agent.Self{}, false
 	}
-	f, err := os.OpenFile(id.cachePath, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	b, err := rsctmp.ReadPrivate(id.cachePath, 1<<16)
 	if err != nil {
+		if errors.Is(err, rsctmp.ErrUntrusted) {
+			id.warnf("ignoring the identity cache: %v; asking the instance metadata service instead", err)
+		}
 		return agent.Self{}, false
 	}
-	defer f.Close()
 	var c cached
-	if err := json.NewDecoder(io.LimitReader(f, 1<<16)).Decode(&c); err != nil || c.Version != cacheVersion || c.Self.InstanceID == "" {
+	if err := json.Unmarshal(b, &c); err != nil || c.Version != cacheVersion || c.Self.InstanceID == "" {
 		return agent.Self{}, false
 	}
 	return c.Self, true

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/suzlab/routeha/internal/rsctmp"
@@ -92,13 +91,14 @@ func tokenResponse(req *http.Request, token string, left time.Duration) *http.Re
 func (c *TokenCache) load() (string, time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f, err := os.OpenFile(c.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// Only a private file of this user (rsctmp.ReadPrivate): a token
+	// planted by anyone else is not presented to IMDS.
+	b, err := rsctmp.ReadPrivate(c.path, 2*maxTokenLength)
 	if err != nil {
 		return "", 0, false
 	}
-	defer f.Close()
 	var st storedToken
-	if json.NewDecoder(io.LimitReader(f, 2*maxTokenLength)).Decode(&st) != nil || st.Token == "" {
+	if json.Unmarshal(b, &st) != nil || st.Token == "" {
 		return "", 0, false
 	}
 	left := st.Expires.Sub(c.now()) - tokenMargin
