@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,8 +42,6 @@ type Emulator struct {
 	tableStale map[string]*tableStaleness
 	// allTables: DescribeRouteTables ignores RouteTableId (SetIgnoreTableIDs).
 	allTables bool
-	inFlight  map[string]int // requests being served, per action
-	maxFlight map[string]int // the most ever in flight at once, per action
 }
 
 type issuedKey struct {
@@ -130,7 +129,7 @@ func New(st *State, opts ...Option) *Emulator {
 	}
 	_ = st.normalize()
 	e := &Emulator{state: st, counts: map[string]int{}, issued: map[string]issuedKey{},
-		tableStale: map[string]*tableStaleness{}, inFlight: map[string]int{}, maxFlight: map[string]int{}}
+		tableStale: map[string]*tableStaleness{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -287,29 +286,34 @@ func (e *Emulator) ResetLog() {
 	defer e.mu.Unlock()
 	e.log = nil
 	e.counts = map[string]int{}
-	e.maxFlight = map[string]int{}
 }
 
 // MaxInFlight returns the most requests of an action that were being served
-// at the same moment since the last ResetLog.
+// at the same moment (from arrival to answer, or until the client went
+// away) since the last ResetLog, by the request log.
 func (e *Emulator) MaxInFlight(action string) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.maxFlight[action]
-}
-
-func (e *Emulator) enter(action string) func() {
-	e.mu.Lock()
-	e.inFlight[action]++
-	if n := e.inFlight[action]; n > e.maxFlight[action] {
-		e.maxFlight[action] = n
+	type edge struct {
+		at time.Time
+		d  int
 	}
-	e.mu.Unlock()
-	return func() {
-		e.mu.Lock()
-		e.inFlight[action]--
-		e.mu.Unlock()
+	var edges []edge
+	for _, l := range e.Log() {
+		if l.Action == action {
+			edges = append(edges, edge{l.Time, 1}, edge{l.Time.Add(l.Latency), -1})
+		}
 	}
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].at.Equal(edges[j].at) {
+			return edges[i].d < edges[j].d // an end before a start at the same instant
+		}
+		return edges[i].at.Before(edges[j].at)
+	})
+	n, most := 0, 0
+	for _, x := range edges {
+		n += x.d
+		most = max(most, n)
+	}
+	return most
 }
 
 // request is a parsed API request.
@@ -406,7 +410,6 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		e.mu.Unlock()
 	}
 
-	defer e.enter(req.action)()
 	// Faults.
 	fx := e.takeFaults(req.action)
 	if fx.delay > 0 {
