@@ -328,8 +328,8 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 		wait := pause
 		if !stayTo.IsZero() {
 			wait = min(stayPoll, max(time.Until(stayTo)/2, 50*time.Millisecond))
-		} else if pause < time.Second {
-			pause *= 2
+		} else {
+			pause = min(2*pause, time.Second)
 		}
 		select {
 		case <-ctx.Done():
