@@ -22,7 +22,7 @@ type Agent struct {
 	// confirmPause is how long a monitor waits before reading a failing
 	// answer again (confirmPause; shorter in unit tests).
 	confirmPause time.Duration
-	redactor *redactor
+	redactor     *redactor
 }
 
 // New returns routeha over the given adapters.
