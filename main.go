@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	a := agent.New(version(), platform.New(os.Getenv))
+	a := agent.New(version(), platform.New())
 	os.Exit(int(ocf.Run(context.Background(), a.Definition(), os.Args, os.Environ(), os.Stdout, os.Stderr)))
 }
 

@@ -79,7 +79,7 @@ func (a *Agent) logIgnored(log *ocf.Logger, cfg *Config) {
 }
 
 // apiFailure turns an adapter error into the action's result: IAM denials
-// are OCF_ERR_PERM, a missing table is a configuration error, anything
+// are OCF_ERR_PERM, a missing table or profile is a configuration error, anything
 // else (throttling, outages, timeouts) is a generic, recoverable error.
 //
 // The exit reason is kept short (Pacemaker keeps 127 bytes): what failed
@@ -91,6 +91,14 @@ func apiFailure(ctx context.Context, what string, err error) error {
 		return ocf.Fail(ocf.ErrPerm, what+": denied by IAM ("+brief+")", err)
 	case KindTableNotFound:
 		return ocf.Fail(ocf.ErrConfigured, what+": "+brief+"; check routing_table", err)
+	case KindConfig:
+		// The adapter's configuration (the AWS profile) is wrong: the
+		// reason is the adapter's, which names what to mend.
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Err != nil {
+			brief = ae.Op + ": " + clip(ae.Err.Error(), 100)
+		}
+		return ocf.Fail(ocf.ErrConfigured, brief, err)
 	}
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return ocf.Fail(ocf.ErrGeneric, what+": no answer within the action timeout ("+brief+")", err)

@@ -288,6 +288,8 @@ type fakeAdapters struct {
 	vip    *fakeVIP
 	obs    *fakeObservations
 	built  int // Routes() calls
+	// buildErr fails Routes() (an adapter whose configuration is wrong).
+	buildErr error
 }
 
 func (f *fakeAdapters) Observations(*Config) Observations { return f.obs }
@@ -320,6 +322,9 @@ func (f *fakeObservations) Record(_ context.Context, o Observation) error {
 func (f *fakeAdapters) Identity(*Config) Identity { return f.id }
 func (f *fakeAdapters) Routes(context.Context, *Config, Self, Budget) (Routes, error) {
 	f.built++
+	if f.buildErr != nil {
+		return nil, f.buildErr
+	}
 	return f.routes, nil
 }
 func (f *fakeAdapters) VIP() VIP { return f.vip }

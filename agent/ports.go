@@ -73,11 +73,9 @@ type Route struct {
 
 // Table is one VPC route table.
 type Table struct {
-	ID      string
-	VPCID   string
-	Routes  []Route
-	Subnets []string
-	Main    bool
+	ID     string
+	VPCID  string
+	Routes []Route
 }
 
 // Target is what a route points at.
@@ -168,6 +166,7 @@ const (
 	KindBadTarget               // the target instance or ENI is not usable
 	KindTransient               // throttling, 5xx, timeouts: worth retrying
 	KindUnreadable              // the response was not what the API promises
+	KindConfig                  // the adapter's own configuration is wrong (a profile that does not exist)
 )
 
 // APIError is an adapter's error with its meaning for the agent.
@@ -176,13 +175,21 @@ type APIError struct {
 	Op   string // "ReplaceRoute", "DescribeRouteTables", ...
 	Code string // the service's own error code, for the log and the reason
 	Err  error
+	// Skew, when not zero, is how far the service's clock was ahead of
+	// this node's (negative: behind) by the answer that refused the
+	// request for its signing time.
+	Skew time.Duration
 }
 
 func (e *APIError) Error() string {
+	s := fmt.Sprintf("%s: %v", e.Op, e.Err)
 	if e.Code != "" {
-		return fmt.Sprintf("%s: %s: %v", e.Op, e.Code, e.Err)
+		s = fmt.Sprintf("%s: %s: %v", e.Op, e.Code, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Op, e.Err)
+	if e.Skew != 0 {
+		s += " (this node's clock is " + SkewWords(e.Skew) + " the service's, by the answer's Date)"
+	}
+	return s
 }
 
 func (e *APIError) Unwrap() error { return e.Err }

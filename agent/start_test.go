@@ -167,6 +167,29 @@ func TestStartIdentityFailureExplained(t *testing.T) {
 	assert.False(t, w.hasVIP())
 }
 
+// An adapter whose own configuration is wrong (a profile that does not
+// exist) is not configured (6), with the adapter's reason, whether the
+// identity or the EC2 adapter finds it; other actions read it the same.
+func TestConfigurationErrorOfTheAdapter(t *testing.T) {
+	missing := &APIError{Kind: KindConfig, Op: "AWS configuration",
+		Err: errors.New(`profile "cluster" is not in the shared config or credentials file; check profile`)}
+	for _, action := range []string{"start", "monitor", "validate-all"} {
+		w := newWorld(t, nodeA, newFakeRoutes(table(rtb1, &nodeA)))
+		w.putVIP()
+		w.adapters.buildErr = missing
+		r := w.run(action, nil)
+		requireCode(t, ocf.ErrConfigured, r)
+		assert.Equal(t, `AWS configuration: profile "cluster" is not in the shared config or credentials file; check profile`, r.reason, action)
+
+		w = newWorld(t, nodeA, newFakeRoutes(table(rtb1, &nodeA)))
+		w.putVIP()
+		w.adapters.id.err = fmt.Errorf("instance identity document: %w", missing)
+		r = w.run(action, nil)
+		requireCode(t, ocf.ErrConfigured, r)
+		assert.Contains(t, r.reason, `profile "cluster"`, action)
+	}
+}
+
 func TestStartVIPFailure(t *testing.T) {
 	routes := newFakeRoutes(table(rtb1, &nodeB))
 	w := newWorld(t, nodeA, routes)

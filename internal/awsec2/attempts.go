@@ -29,10 +29,11 @@ func (a *Attempts) record(err error) {
 }
 
 // Explain adds the last retried answer to an error that ended in the
-// deadline, and returns that answer; other errors are returned as they
-// are, with a nil answer.
+// deadline or in a spent budget, and returns that answer; other errors
+// are returned as they are, with a nil answer.
 func (a *Attempts) Explain(err error) (explained, last error) {
-	if a == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+	var spent budgetSpentError
+	if a == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &spent)) {
 		return err, nil
 	}
 	a.mu.Lock()

@@ -47,9 +47,10 @@ func newTestClient(t *testing.T, h http.HandlerFunc) *Routes {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	IsolateEnv(t, "AKIDTEST")
-	c, err := NewClient(context.Background(), Options{Region: "eu-west-1", Endpoint: srv.URL, AttemptTimeout: 500 * time.Millisecond})
+	cfg := LoadForTest(t, LoadOptions{AttemptTimeout: 500 * time.Millisecond})
+	c, err := NewClient(context.Background(), cfg, Options{Region: "eu-west-1", Endpoint: srv.URL})
 	require.NoError(t, err)
-	return New(c)
+	return NewRoutes(c)
 }
 
 func TestTablesOneRequestForAllTables(t *testing.T) {
@@ -72,8 +73,6 @@ func TestTablesOneRequestForAllTables(t *testing.T) {
 	require.Len(t, tables, 2)
 	tb := tables[0]
 	assert.Equal(t, "vpc-01234567", tb.VPCID)
-	assert.True(t, tb.Main)
-	assert.Equal(t, []string{"subnet-1"}, tb.Subnets)
 	require.Len(t, tb.Routes, 3)
 	assert.Equal(t, "local", tb.Routes[0].Gateway)
 	assert.Equal(t, agent.Route{Destination: tb.Routes[1].Destination, InstanceID: "i-0aaaaaaaaaaaaaaa1", ENI: "eni-0aaaaaaaaaaaaaaa1"}, tb.Routes[1])
@@ -92,7 +91,7 @@ func TestThrottlingIsRetriedUntilSuccess(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0"})
+	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"})
 	require.NoError(t, err)
 	assert.Equal(t, int64(5), calls.Load(), "more attempts than the SDK's default of 3")
 }
@@ -105,7 +104,7 @@ func TestEndlessThrottlingEndsAtTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0"})
+	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"})
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 5*time.Second, "bounded by the context, not by a retry count")
 	assert.Equal(t, agent.KindTransient, agent.KindOf(err))
@@ -122,7 +121,7 @@ func TestHungServerEndsAtTheDeadline(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
 	defer cancel()
-	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0"})
+	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"})
 	require.Error(t, err)
 	require.Error(t, ctx.Err(), "returned only when the deadline came")
 }
@@ -137,7 +136,7 @@ func TestHTMLErrorBodyIsClassified(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0"})
+	_, err := r.Tables(ctx, []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"})
 	require.Error(t, err)
 	assert.Greater(t, calls.Load(), int64(1), "a 500 is retried")
 	k := agent.KindOf(err)

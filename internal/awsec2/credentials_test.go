@@ -2,6 +2,9 @@ package awsec2
 
 import (
 	"context"
+	"encoding/pem"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
@@ -13,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/agent"
-	"github.com/suzlab/routeha/internal/awsconf"
 	"github.com/suzlab/routeha/test/ec2emu"
 )
 
@@ -28,8 +30,8 @@ func TestProfileRoleChainReachesEC2(t *testing.T) {
 	const opsRole = "arn:aws:iam::111111111111:role/ops"
 	const routesRole = "arn:aws:iam::222222222222:role/routes"
 
-	dir := t.TempDir()
-	config := filepath.Join(dir, "config")
+	IsolateEnv(t, "AKIAENV") // not used: a named profile wins over keys in the environment
+	config := os.Getenv("AWS_CONFIG_FILE")
 	require.NoError(t, os.WriteFile(config, []byte(`
 [profile base]
 aws_access_key_id = AKIABASE
@@ -39,28 +41,20 @@ role_arn = `+opsRole+`
 source_profile = base
 external_id = ext-1
 duration_seconds = 1800
+services = emu
 [services emu]
 sts =
   endpoint_url = `+srv.URL+`
-[profile ops]
-services = emu
 `), 0o600))
-	env := map[string]string{
-		"AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
-		// Not used: a named profile wins over keys in the environment.
-		"AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "env",
-	}
 	emu.SetRoleMode(routesRole)
-	client, err := NewClient(context.Background(), Options{
-		Region: ec2emu.DefaultRegion, Profile: "ops", Endpoint: srv.URL, Role: routesRole,
-		SessionName: "routeha-i-0test", AttemptTimeout: time.Second,
-		Getenv: func(k string) string { return env[k] },
-	})
+	cfg := LoadForTest(t, LoadOptions{Profile: "ops", Region: ec2emu.DefaultRegion, SessionName: "routeha-i-0test"})
+	assert.True(t, cfg.Personal(), "the profile's role takes the session name")
+	client, err := NewClient(context.Background(), cfg, Options{Endpoint: srv.URL, Role: routesRole, SessionName: "routeha-i-0test"})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	routes := New(client)
+	routes := NewRoutes(client)
 	_, err = routes.Tables(ctx, []string{ec2emu.FixtureRouteTable1})
 	require.NoError(t, err)
 	// In role mode the emulator refuses route writes not made with the
@@ -89,37 +83,92 @@ services = emu
 	require.True(t, ok, "routing_table_role is assumed with the profile role's credentials")
 	assert.Equal(t, opsRole, role)
 	assert.Equal(t, routesRole, assumes[1].Params["RoleArn"])
+	assert.Equal(t, "routeha-i-0test", assumes[1].Params["RoleSessionName"])
 	role, ok = emu.RoleOf(describe.Principal)
 	require.True(t, ok)
 	assert.Equal(t, routesRole, role, "EC2 is called as routing_table_role")
 }
 
-func TestUnsupportedProfileIsAConfigurationError(t *testing.T) {
-	dir := t.TempDir()
-	config := filepath.Join(dir, "config")
-	require.NoError(t, os.WriteFile(config, []byte("[profile corp]\nsso_session = corp\n"), 0o600))
-	env := map[string]string{"AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")}
-	_, err := NewClient(context.Background(), Options{Region: "eu-west-1", Profile: "corp", Getenv: func(k string) string { return env[k] }})
-	require.ErrorIs(t, err, awsconf.ErrUnsupported)
-	assert.Contains(t, err.Error(), "AWS configuration")
+// A profile that does not exist is a configuration error that names it
+// (the agent exits 6), not a generic failure.
+func TestMissingProfileIsAConfigurationError(t *testing.T) {
+	IsolateEnv(t, "AKIATEST")
+	_, err := Load(context.Background(), LoadOptions{Profile: "cluster"})
+	var ae *agent.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, agent.KindConfig, ae.Kind)
+	assert.Contains(t, err.Error(), `profile "cluster"`)
+
+	// AWS_PROFILE naming a missing profile is the same mistake.
+	t.Setenv("AWS_PROFILE", "gone")
+	_, err = Load(context.Background(), LoadOptions{})
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, agent.KindConfig, ae.Kind)
+	assert.Contains(t, err.Error(), `profile "gone"`)
 }
 
-func TestCABundleMustHoldACertificate(t *testing.T) {
+// Single sign-on is the SDK's now: a profile using it loads, and a
+// session that was never started is named as the credentials' failure,
+// without a request to anything.
+func TestSSOProfileIsTheSDKs(t *testing.T) {
+	IsolateEnv(t, "AKIATEST")
+	t.Setenv("HOME", t.TempDir())
+	require.NoError(t, os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(`
+[profile corp]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ops
+[sso-session corp]
+sso_region = eu-west-1
+sso_start_url = https://corp.awsapps.example/start
+`), 0o600))
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
+	t.Cleanup(srv.Close)
+	cfg := LoadForTest(t, LoadOptions{Profile: "corp", Region: "eu-west-1"})
+	c, err := NewClient(context.Background(), cfg, Options{Endpoint: srv.URL, Requests: 1})
+	require.NoError(t, err)
+	_, err = NewRoutes(c).Tables(context.Background(), []string{"rtb-0123abcd"})
+	var ae *agent.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Contains(t, ae.Code, "no credentials from single sign-on")
+	assert.Zero(t, calls, "nothing unsigned reaches EC2")
+}
+
+// The SDK reads AWS_CA_BUNDLE (and ca_bundle): its roots are the ones an
+// HTTPS endpoint is checked against; a bundle without a certificate is an
+// error of the configuration.
+func TestCABundle(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(describeOK))
+	}))
+	t.Cleanup(srv.Close)
+	IsolateEnv(t, "AKIATEST")
 	dir := t.TempDir()
 	bundle := filepath.Join(dir, "bundle.pem")
-	require.NoError(t, os.WriteFile(bundle, []byte("not a certificate\n"), 0o600))
-	env := map[string]string{"AWS_CA_BUNDLE": bundle, "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")}
-	getenv := func(k string) string { return env[k] }
-	_, err := NewClient(context.Background(), Options{Region: "eu-west-1", Getenv: getenv})
-	require.ErrorContains(t, err, "holds no PEM certificate", "AWS's own endpoints are HTTPS")
+	require.NoError(t, os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	ids := []string{"rtb-0123456789abcdef0", "rtb-0fedcba9876543210"}
 
-	// An http:// endpoint never reads the bundle.
-	_, err = NewClient(context.Background(), Options{Region: "eu-west-1", Endpoint: "http://127.0.0.1:1", Getenv: getenv})
+	// Without the bundle the test server's certificate is unknown, and
+	// that is final: no retry mends it.
+	c, err := NewClient(context.Background(), LoadForTest(t, LoadOptions{Region: "eu-west-1"}), Options{Endpoint: srv.URL})
 	require.NoError(t, err)
-	// Unless a role is assumed at an HTTPS STS.
-	_, err = NewClient(context.Background(), Options{Region: "eu-west-1", Endpoint: "http://127.0.0.1:1",
-		Role: "arn:aws:iam::111111111111:role/r", Getenv: getenv})
-	require.ErrorContains(t, err, "holds no PEM certificate")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = NewRoutes(c).Tables(ctx, ids)
+	require.Error(t, err)
+	require.NoError(t, ctx.Err(), "a certificate failure is not retried until the deadline")
+
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	c, err = NewClient(context.Background(), LoadForTest(t, LoadOptions{Region: "eu-west-1"}), Options{Endpoint: srv.URL})
+	require.NoError(t, err)
+	_, err = NewRoutes(c).Tables(ctx, ids)
+	require.NoError(t, err, "the bundle's roots are trusted")
+
+	require.NoError(t, os.WriteFile(bundle, []byte("not a certificate\n"), 0o600))
+	_, err = Load(context.Background(), LoadOptions{Region: "eu-west-1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CA bundle")
 }
 
 // A role that IAM refuses to assume is a denial of the role, named as
@@ -129,17 +178,51 @@ func TestRefusedAssumeRoleIsNamed(t *testing.T) {
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	emu.Deny(ec2emu.Deny{Principal: "*", Action: "AssumeRole"})
-	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIABASE", "AWS_SECRET_ACCESS_KEY": "s",
-		"AWS_ENDPOINT_URL_STS": srv.URL, "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
-	client, err := NewClient(context.Background(), Options{Region: ec2emu.DefaultRegion, Endpoint: srv.URL,
-		Role: "arn:aws:iam::222222222222:role/routes", Getenv: func(k string) string { return env[k] }})
+	IsolateEnv(t, "AKIABASE")
+	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	client, err := NewClient(context.Background(), LoadForTest(t, LoadOptions{}), Options{Region: ec2emu.DefaultRegion,
+		Endpoint: srv.URL, Role: "arn:aws:iam::222222222222:role/routes"})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = New(client).Tables(ctx, []string{ec2emu.FixtureRouteTable1})
+	_, err = NewRoutes(client).Tables(ctx, []string{ec2emu.FixtureRouteTable1})
 	var ae *agent.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, agent.KindDenied, ae.Kind)
 	assert.Equal(t, "no credentials from role routes (AccessDenied)", ae.Code)
 	assert.Zero(t, emu.Count("DescribeRouteTables"), "nothing unsigned reaches EC2")
+	assert.Equal(t, 1, emu.Count("AssumeRole"), "a refusal is not retried")
+}
+
+// auth_type=role takes the instance profile's credentials only, from the
+// IMDS the SDK's settings name, even with keys in the environment; its
+// failures are named as the instance profile's.
+func TestInstanceProfileOnly(t *testing.T) {
+	IsolateEnv(t, "AKIAENV")
+	imdsCalls := 0
+	fakeIMDS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		imdsCalls++
+		if r.Method == http.MethodPut {
+			w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
+			_, _ = w.Write([]byte("token"))
+			return
+		}
+		http.NotFound(w, r) // no role attached
+	}))
+	t.Cleanup(fakeIMDS.Close)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", fakeIMDS.URL)
+	ec2Calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ec2Calls++ }))
+	t.Cleanup(srv.Close)
+	cfg := LoadForTest(t, LoadOptions{Region: "eu-west-1", InstanceProfile: true})
+	c, err := NewClient(context.Background(), cfg, Options{Endpoint: srv.URL, Requests: 1})
+	require.NoError(t, err)
+	_, err = NewRoutes(c).Tables(context.Background(), []string{"rtb-0123abcd"})
+	var ae *agent.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "no credentials from the instance profile (HTTP 404)", ae.Code)
+	assert.NotZero(t, imdsCalls, "asked the configured IMDS")
+	assert.Zero(t, ec2Calls)
+	var ce *CredentialsError
+	assert.True(t, errors.As(err, &ce))
 }

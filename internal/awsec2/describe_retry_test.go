@@ -31,17 +31,16 @@ func TestOneRequestPerDescribe(t *testing.T) {
 	emu := ec2emu.New(st)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "s",
-		"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+	IsolateEnv(t, "AKIATEST")
 	const reads = 300
 	retried := 0
 	for range reads {
 		a := &Attempts{}
-		c, err := NewClient(context.Background(), Options{Region: ec2emu.DefaultRegion, Endpoint: srv.URL, Attempts: a,
-			Getenv: func(k string) string { return env[k] }})
+		c, err := NewClient(context.Background(), LoadForTest(t, LoadOptions{}),
+			Options{Region: ec2emu.DefaultRegion, Endpoint: srv.URL, Attempts: a})
 		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		tables, err := NewObserved(c, a).Tables(ctx, ids)
+		tables, err := NewRoutes(c).Tables(ctx, ids)
 		cancel()
 		require.NoError(t, err)
 		require.Len(t, tables, 50)

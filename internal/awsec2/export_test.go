@@ -7,18 +7,19 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // NewCannedClient returns an EC2 client that sends every request to h,
-// with fixed credentials and a single attempt per call.
-func NewCannedClient(h HTTPDoer) *Client {
-	return &Client{service: "ec2", version: ec2Version, endpoint: "https://ec2.eu-west-1.amazonaws.com",
-		region: "eu-west-1", creds: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		http: h, signer: v4.NewSigner(), maxAttempts: 1}
+// with fixed credentials and a budget of a single request.
+func NewCannedClient(h aws.HTTPClient) *Client {
+	return newClient(aws.Config{Region: "eu-west-1", HTTPClient: h},
+		credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""), Options{Requests: 1}, &atomic.Int64{})
 }
 
 // CannedHTTP answers every request with one status and body, and keeps
@@ -79,9 +80,28 @@ func (c *CannedHTTP) Form() url.Values {
 func IsolateEnv(t *testing.T, accessKeyID string) {
 	t.Helper()
 	dir := t.TempDir()
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN",
+		"AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_STS", "AWS_MAX_ATTEMPTS",
+		"AWS_RETRY_MODE", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"} {
+		t.Setenv(k, "")
+	}
 	t.Setenv("AWS_ACCESS_KEY_ID", accessKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ENDPOINT_URL_EC2", "")
+}
+
+// LoadForTest is Load with a short attempt timeout, failing the test on
+// an error.
+func LoadForTest(t *testing.T, o LoadOptions) *Config {
+	t.Helper()
+	if o.AttemptTimeout == 0 {
+		o.AttemptTimeout = time.Second
+	}
+	c, err := Load(t.Context(), o)
+	if err != nil {
+		t.Fatalf("loading the AWS configuration: %v", err)
+	}
+	return c
 }

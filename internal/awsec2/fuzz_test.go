@@ -18,7 +18,7 @@ import (
 // answers with status and body, without retries.
 func newRoutes(status int, body []byte) (*awsec2.Routes, *awsec2.CannedHTTP) {
 	h := awsec2.NewCannedHTTP(status, body)
-	return awsec2.New(awsec2.NewCannedClient(h)), h
+	return awsec2.NewRoutes(awsec2.NewCannedClient(h)), h
 }
 
 const describeOK = `<?xml version="1.0" encoding="UTF-8"?>
@@ -51,7 +51,7 @@ const describeOK = `<?xml version="1.0" encoding="UTF-8"?>
 </DescribeRouteTablesResponse>`
 
 // The valid seed must go all the way through conversion, so that the
-// fuzzer starts from inputs that reach convertTable.
+// fuzzer starts from inputs that reach convertTables.
 func TestDescribeRouteTablesConverts(t *testing.T) {
 	r, h := newRoutes(200, []byte(describeOK))
 	tables, err := r.Tables(context.Background(), []string{"rtb-0123abcd", "rtb-4567abcd"})
@@ -63,8 +63,6 @@ func TestDescribeRouteTablesConverts(t *testing.T) {
 	t0 := tables[0]
 	assert.Equal(t, "rtb-0123abcd", t0.ID)
 	assert.Equal(t, "vpc-0123abcd", t0.VPCID)
-	assert.True(t, t0.Main)
-	assert.Equal(t, []string{"subnet-0123abcd"}, t0.Subnets)
 	assert.Equal(t, []agent.Route{
 		{Destination: netip.MustParsePrefix("10.0.0.0/16"), Gateway: "local"},
 		{Destination: netip.MustParsePrefix("192.0.2.10/32"), InstanceID: "i-0123abcd", ENI: "eni-0123abcd"},

@@ -3,8 +3,11 @@ package awsec2
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/suzlab/routeha/agent"
 )
@@ -15,48 +18,60 @@ import (
 // identity of last resort, for an instance whose IMDS is disabled or
 // down: EC2 does not know which instance is asking, so the caller names
 // it (on Nitro, from the DMI asset tag), and the region, which is not in
-// the answer, is the one the client was built for. attempts is the
-// client's Options.Attempts, or nil.
-func Instance(ctx context.Context, api *Client, attempts *Attempts, region, instanceID string) (agent.Self, error) {
+// the answer, is the one the client was built for.
+func Instance(ctx context.Context, api *Client, region, instanceID string) (agent.Self, error) {
 	const op = "DescribeInstances"
-	var out describeInstancesResponse
-	if err := api.call(ctx, op, listParams(url.Values{}, "InstanceId", []string{instanceID}), &out); err != nil {
-		return agent.Self{}, fail(attempts, op, err)
-	}
-	var found []xmlInstance
-	for _, r := range out.Reservations {
-		for _, in := range r.Instances {
-			if in.ID == instanceID {
-				found = append(found, in)
+	// EC2 answers InvalidInstanceID.NotFound for an unknown id, never an
+	// empty list: as in Tables, a list without it (or with it twice) is
+	// not EC2's answer, and is retried.
+	var found []types.Instance
+	check := checkResult(op, func(result any) error {
+		out, ok := result.(*ec2.DescribeInstancesOutput)
+		if !ok {
+			return fmt.Errorf("no %s answer", op)
+		}
+		found = found[:0]
+		for _, r := range out.Reservations {
+			for _, in := range r.Instances {
+				if aws.ToString(in.InstanceId) == instanceID {
+					found = append(found, in)
+				}
 			}
 		}
-	}
-	// EC2 answers InvalidInstanceID.NotFound for an unknown id, never an
-	// empty list: as in Tables, a list without it is not EC2's answer.
-	if len(found) != 1 {
-		return agent.Self{}, &agent.APIError{Kind: agent.KindUnreadable, Op: op,
-			Err: fmt.Errorf("the answer lists %s %d times, not once; it is not a DescribeInstances response", instanceID, len(found))}
+		if len(found) != 1 {
+			return fmt.Errorf("the answer lists %s %d times, not once; it is not a DescribeInstances response", instanceID, len(found))
+		}
+		return nil
+	})
+	_, err := api.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}},
+		func(o *ec2.Options) { o.APIOptions = append(o.APIOptions, check) })
+	if err != nil {
+		return agent.Self{}, fail(api.attempts, op, err)
 	}
 	return selfOf(found[0], region)
 }
 
 // selfOf reads an instance the way imdsid reads IMDS, so that the two
 // sources give the same agent.Self for the same instance.
-func selfOf(in xmlInstance, region string) (agent.Self, error) {
+func selfOf(in types.Instance, region string) (agent.Self, error) {
 	const op = "DescribeInstances"
-	s := agent.Self{InstanceID: in.ID, Region: region, VPCID: in.VPCID, AZ: in.AZ}
+	s := agent.Self{InstanceID: aws.ToString(in.InstanceId), Region: region, VPCID: aws.ToString(in.VpcId)}
+	if in.Placement != nil {
+		s.AZ = aws.ToString(in.Placement.AvailabilityZone)
+	}
 	type eni struct {
 		id           string
 		device, card int32
 		vpc          string
 	}
 	var enis []eni
-	for _, n := range in.ENIs {
+	for _, n := range in.NetworkInterfaces {
 		a := n.Attachment
-		if n.ID == "" || a == nil || a.DeviceIndex == nil {
+		if aws.ToString(n.NetworkInterfaceId) == "" || a == nil || a.DeviceIndex == nil {
 			continue // without an attachment no route reaches the instance through it
 		}
-		enis = append(enis, eni{id: n.ID, device: *a.DeviceIndex, card: a.NetworkCardIndex, vpc: n.VPCID})
+		enis = append(enis, eni{id: aws.ToString(n.NetworkInterfaceId), device: *a.DeviceIndex,
+			card: aws.ToInt32(a.NetworkCardIndex), vpc: aws.ToString(n.VpcId)})
 	}
 	// IMDS lists ENIs by device number; card index breaks ties on
 	// instances with several network cards.

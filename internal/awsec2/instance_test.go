@@ -27,8 +27,8 @@ func emulated(t *testing.T, st *ec2emu.State) (*ec2emu.Emulator, *awsec2.Client,
 	t.Cleanup(srv.Close)
 	awsec2.IsolateEnv(t, "AKIAROUTEHATEST")
 	attempts := &awsec2.Attempts{}
-	c, err := awsec2.NewClient(context.Background(), awsec2.Options{
-		Region: ec2emu.DefaultRegion, Endpoint: srv.URL, AttemptTimeout: time.Second, Attempts: attempts,
+	c, err := awsec2.NewClient(context.Background(), awsec2.LoadForTest(t, awsec2.LoadOptions{}), awsec2.Options{
+		Region: ec2emu.DefaultRegion, Endpoint: srv.URL, Attempts: attempts,
 	})
 	require.NoError(t, err)
 	return emu, c, attempts
@@ -44,10 +44,10 @@ func twoENIFixture() *ec2emu.State {
 }
 
 func TestInstanceFromTheEmulator(t *testing.T) {
-	emu, c, attempts := emulated(t, twoENIFixture())
+	emu, c, _ := emulated(t, twoENIFixture())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := awsec2.Instance(ctx, c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+	s, err := awsec2.Instance(ctx, c, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
 	require.NoError(t, err)
 	assert.Equal(t, agent.Self{
 		InstanceID: ec2emu.FixtureInstanceA, Region: ec2emu.DefaultRegion, AZ: ec2emu.FixtureAZA,
@@ -61,8 +61,8 @@ func TestInstanceFromTheEmulator(t *testing.T) {
 
 func TestInstanceErrorsAreClassified(t *testing.T) {
 	t.Run("unknown instance", func(t *testing.T) {
-		_, c, attempts := emulated(t, nil)
-		_, err := awsec2.Instance(context.Background(), c, attempts, ec2emu.DefaultRegion, "i-0ffffffffffffff99")
+		_, c, _ := emulated(t, nil)
+		_, err := awsec2.Instance(context.Background(), c, ec2emu.DefaultRegion, "i-0ffffffffffffff99")
 		require.Error(t, err)
 		var ae *agent.APIError
 		require.ErrorAs(t, err, &ae)
@@ -71,27 +71,27 @@ func TestInstanceErrorsAreClassified(t *testing.T) {
 		assert.Equal(t, agent.KindBadTarget, ae.Kind)
 	})
 	t.Run("denied", func(t *testing.T) {
-		emu, c, attempts := emulated(t, nil)
+		emu, c, _ := emulated(t, nil)
 		emu.Deny(ec2emu.Deny{Principal: "*", Action: "DescribeInstances"})
-		_, err := awsec2.Instance(context.Background(), c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+		_, err := awsec2.Instance(context.Background(), c, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
 		assert.Equal(t, agent.KindDenied, agent.KindOf(err), "%v", err)
 	})
 	t.Run("throttled, then answered", func(t *testing.T) {
-		emu, c, attempts := emulated(t, nil)
+		emu, c, _ := emulated(t, nil)
 		emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Action: "DescribeInstances", Count: 3})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		s, err := awsec2.Instance(ctx, c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+		s, err := awsec2.Instance(ctx, c, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
 		require.NoError(t, err)
 		assert.Equal(t, ec2emu.FixtureENIA, s.PrimaryENI)
 		assert.Equal(t, 4, emu.Count("DescribeInstances"))
 	})
 	t.Run("throttled until the deadline", func(t *testing.T) {
-		emu, c, attempts := emulated(t, nil)
+		emu, c, _ := emulated(t, nil)
 		emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Action: "DescribeInstances"})
 		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		defer cancel()
-		_, err := awsec2.Instance(ctx, c, attempts, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
+		_, err := awsec2.Instance(ctx, c, ec2emu.DefaultRegion, ec2emu.FixtureInstanceA)
 		var ae *agent.APIError
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, agent.KindTransient, ae.Kind)
@@ -128,7 +128,7 @@ func TestInstanceENIsInDeviceOrder(t *testing.T) {
 	out := instanceAnswer("i-0bbbbbbbbbbbbbbb2",
 		attached("eni-2", 2, 0), attached("eni-1c1", 1, 1), attached("eni-0", 0, 0), attached("eni-1", 1, 0),
 		"<item><networkInterfaceId>eni-detached</networkInterfaceId></item>")
-	s, err := awsec2.Instance(context.Background(), cannedInstance(out), nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
+	s, err := awsec2.Instance(context.Background(), cannedInstance(out), "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"eni-0", "eni-1", "eni-1c1", "eni-2"}, s.ENIs, "device order, then card; no unattached ENI")
 	assert.Equal(t, "eni-0", s.PrimaryENI)
@@ -143,7 +143,7 @@ func TestInstanceAnswersThatAreNotEC2s(t *testing.T) {
 		"no device 0":       instanceAnswer("i-0bbbbbbbbbbbbbbb2", attached("eni-1", 1, 0)),
 		"device 0 on card1": instanceAnswer("i-0bbbbbbbbbbbbbbb2", attached("eni-0", 0, 1)),
 	} {
-		_, err := awsec2.Instance(context.Background(), cannedInstance(out), nil, "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
+		_, err := awsec2.Instance(context.Background(), cannedInstance(out), "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
 		assert.Equal(t, agent.KindUnreadable, agent.KindOf(err), "%s: %v", name, err)
 	}
 }

@@ -1,115 +1,87 @@
 // Package awsec2 is the EC2 adapter: route tables, routes and the
-// source/destination check, over a Query-protocol client of its own (see
-// Client) with aws-sdk-go-v2's credential providers and signer.
+// source/destination check, over aws-sdk-go-v2's EC2 client (and STS for
+// routing_table_role), configured by the SDK's config package, with
+// routeha's retry budget, clock-skew rule and answer checks as options and
+// middleware of that client.
 package awsec2
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
+	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/suzlab/routeha/agent"
 )
 
 // Routes implements agent.Routes over the EC2 API.
 type Routes struct {
-	api      *Client
-	attempts *Attempts
+	api *Client
 }
 
-// New returns the adapter over an EC2 client.
-func New(api *Client) *Routes { return &Routes{api: api} }
-
-// NewObserved returns the adapter over a client built with
-// Options.Attempts, so that errors say what the retries saw.
-func NewObserved(api *Client, attempts *Attempts) *Routes {
-	return &Routes{api: api, attempts: attempts}
-}
-
-// listParams numbers a list parameter: RouteTableId.1, RouteTableId.2, ...
-func listParams(p url.Values, name string, values []string) url.Values {
-	for i, v := range values {
-		p.Set(name+"."+strconv.Itoa(i+1), v)
-	}
-	return p
-}
-
-// fail classifies an error with what the adapter's retries saw.
-func (r *Routes) fail(op string, err error) error { return fail(r.attempts, op, err) }
-
-// fail classifies an error. One that ended in the deadline is explained
-// with the last answer the retries saw (attempts may be nil), whose code
-// it takes: "throttled until the deadline" is what the operator needs to
-// read.
-func fail(attempts *Attempts, op string, err error) error {
-	explained, last := attempts.Explain(err)
-	ae := classify(op, explained).(*agent.APIError)
-	if last != nil {
-		ae.Kind = agent.KindTransient
-		if lastAE, ok := classify(op, last).(*agent.APIError); ok && lastAE.Code != "" {
-			ae.Code = lastAE.Code
-		} else {
-			ae.Code = rootCause(last)
-		}
-	}
-	return ae
-}
-
-// rootCause is the innermost message of an error chain ("connection reset
-// by peer", "EOF"), short enough for an exit reason.
-func rootCause(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			break
-		}
-		err = next
-	}
-	msg := err.Error()
-	if len(msg) > 48 {
-		msg = msg[len(msg)-48:]
-	}
-	return msg
-}
+// NewRoutes returns the adapter over an EC2 client; its errors say what
+// the client's retries saw (Options.Attempts).
+func NewRoutes(api *Client) *Routes { return &Routes{api: api} }
 
 var _ agent.Routes = (*Routes)(nil)
 
 // ClockSkew is how far EC2's clock is ahead of this machine's, as its
 // answers showed (negative: behind); zero unless a request was refused for
-// it (see Client.clockSkew).
-func (r *Routes) ClockSkew() time.Duration { return time.Duration(r.api.skew.Load()) }
+// it.
+func (r *Routes) ClockSkew() time.Duration { return r.api.ClockSkew() }
 
 var _ agent.ClockSkewReporter = (*Routes)(nil)
 
+// fail classifies an error with what the client's retries saw.
+func (r *Routes) fail(op string, err error) error { return fail(r.api.attempts, op, err) }
+
 // Tables describes all tables in one DescribeRouteTables request.
 func (r *Routes) Tables(ctx context.Context, ids []string) ([]agent.Table, error) {
-	var out routeTablesAnswer
-	if err := r.api.call(ctx, "DescribeRouteTables", listParams(url.Values{}, "RouteTableId", ids), &out); err != nil {
-		return nil, r.fail("DescribeRouteTables", err)
-	}
-	tables := out.Tables
-	if tables == nil {
-		tables = []agent.Table{}
-	}
+	const op = "DescribeRouteTables"
 	// EC2 answers InvalidRouteTableID.NotFound for an unknown id, never a
-	// short list. A short list is an answer that was not EC2's (a proxy's
-	// page, some other XML document): unreadable, transient,
-	// and above all not "the table does not exist", which is fatal.
-	if missing := missingIDs(ids, tables); len(missing) > 0 {
-		return nil, &agent.APIError{Kind: agent.KindUnreadable, Op: "DescribeRouteTables",
-			Err: fmt.Errorf("the answer does not list %s; it is not a DescribeRouteTables response", strings.Join(missing, ", "))}
+	// short list, and lists only the tables asked for. Any other list is
+	// an answer that was not EC2's (a proxy's page, an endpoint that
+	// ignores RouteTableId): unreadable and retried, and above all not
+	// "the table does not exist", which is fatal, nor a table to write.
+	check := checkResult(op, func(result any) error {
+		out, ok := result.(*ec2.DescribeRouteTablesOutput)
+		if !ok {
+			return errors.New("no DescribeRouteTables answer")
+		}
+		return sameTables(ids, out.RouteTables)
+	})
+	out, err := r.api.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: ids},
+		func(o *ec2.Options) { o.APIOptions = append(o.APIOptions, check) })
+	if err != nil {
+		return nil, r.fail(op, err)
 	}
-	return tables, nil
+	return convertTables(out.RouteTables), nil
 }
 
-func missingIDs(ids []string, tables []agent.Table) []string {
+// sameTables says why a list of tables is not exactly the tables asked
+// for, nil when it is.
+func sameTables(ids []string, tables []types.RouteTable) error {
+	asked := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		asked[id] = true
+	}
 	got := make(map[string]bool, len(tables))
+	var extra []string
 	for _, t := range tables {
-		got[t.ID] = true
+		id := aws.ToString(t.RouteTableId)
+		got[id] = true
+		if !asked[id] {
+			extra = append(extra, id)
+		}
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("the answer lists %s, which were not asked for; it is not a DescribeRouteTables response", clipList(extra))
 	}
 	var missing []string
 	for _, id := range ids {
@@ -117,32 +89,85 @@ func missingIDs(ids []string, tables []agent.Table) []string {
 			missing = append(missing, id)
 		}
 	}
-	return missing
+	if len(missing) > 0 {
+		return fmt.Errorf("the answer does not list %s; it is not a DescribeRouteTables response", clipList(missing))
+	}
+	return nil
+}
+
+func clipList(ids []string) string {
+	if len(ids) > 3 {
+		return strings.Join(ids[:3], ", ") + fmt.Sprintf(" and %d more", len(ids)-3)
+	}
+	return strings.Join(ids, ", ")
+}
+
+func convertTables(in []types.RouteTable) []agent.Table {
+	tables := make([]agent.Table, 0, len(in))
+	for _, t := range in {
+		table := agent.Table{ID: aws.ToString(t.RouteTableId), VPCID: aws.ToString(t.VpcId)}
+		for _, rt := range t.Routes {
+			if route, ok := convertRoute(rt); ok {
+				table.Routes = append(table.Routes, route)
+			}
+		}
+		tables = append(tables, table)
+	}
+	return tables
+}
+
+// convertRoute reduces a route to what the agent reads; false for one
+// that is not an IP route (a prefix list destination and the like).
+func convertRoute(rt types.Route) (agent.Route, bool) {
+	s := aws.ToString(rt.DestinationCidrBlock)
+	if s == "" {
+		s = aws.ToString(rt.DestinationIpv6CidrBlock)
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return agent.Route{}, false
+	}
+	route := agent.Route{Destination: p.Masked(), InstanceID: aws.ToString(rt.InstanceId),
+		ENI: aws.ToString(rt.NetworkInterfaceId), Blackhole: rt.State == types.RouteStateBlackhole}
+	// The first target present names the route's gateway.
+	for _, g := range []*string{rt.GatewayId, rt.NatGatewayId, rt.TransitGatewayId, rt.VpcPeeringConnectionId,
+		rt.EgressOnlyInternetGatewayId, rt.LocalGatewayId, rt.CarrierGatewayId, rt.CoreNetworkArn} {
+		if g != nil && *g != "" {
+			route.Gateway = *g
+			break
+		}
+	}
+	return route, true
 }
 
 // Write creates or replaces one route.
 func (r *Routes) Write(ctx context.Context, w agent.Write) error {
-	p := url.Values{}
-	p.Set("RouteTableId", w.Table)
+	var dst4, dst6, instance, eni *string
 	if w.Destination.Addr().Is4() {
-		p.Set("DestinationCidrBlock", w.Destination.String())
+		dst4 = aws.String(w.Destination.String())
 	} else {
-		p.Set("DestinationIpv6CidrBlock", w.Destination.String())
+		dst6 = aws.String(w.Destination.String())
 	}
 	if w.Target.InstanceID != "" {
-		p.Set("InstanceId", w.Target.InstanceID)
+		instance = aws.String(w.Target.InstanceID)
 	}
 	if w.Target.ENI != "" {
-		p.Set("NetworkInterfaceId", w.Target.ENI)
+		eni = aws.String(w.Target.ENI)
 	}
+	var dryRun *bool
 	if w.DryRun {
-		p.Set("DryRun", "true")
+		dryRun = aws.Bool(true)
 	}
 	op := "ReplaceRoute"
+	var err error
 	if w.Create {
 		op = "CreateRoute"
+		_, err = r.api.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(w.Table),
+			DestinationCidrBlock: dst4, DestinationIpv6CidrBlock: dst6, InstanceId: instance, NetworkInterfaceId: eni, DryRun: dryRun})
+	} else {
+		_, err = r.api.ec2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{RouteTableId: aws.String(w.Table),
+			DestinationCidrBlock: dst4, DestinationIpv6CidrBlock: dst6, InstanceId: instance, NetworkInterfaceId: eni, DryRun: dryRun})
 	}
-	err := r.api.call(ctx, op, p, nil)
 	if w.DryRun && isDryRunOK(err) {
 		return nil
 	}
@@ -155,20 +180,17 @@ func (r *Routes) Write(ctx context.Context, w agent.Write) error {
 // VPCTables describes every route table of a VPC, page by page.
 func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, error) {
 	var tables []agent.Table
-	next := ""
+	var next *string
 	for {
-		p := url.Values{}
-		p.Set("Filter.1.Name", "vpc-id")
-		p.Set("Filter.1.Value.1", vpcID)
-		if next != "" {
-			p.Set("NextToken", next)
-		}
-		var out routeTablesAnswer
-		if err := r.api.call(ctx, "DescribeRouteTables", p, &out); err != nil {
+		out, err := r.api.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+			Filters:   []types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
+			NextToken: next,
+		})
+		if err != nil {
 			return nil, r.fail("DescribeRouteTables", err)
 		}
-		tables = append(tables, out.Tables...)
-		if out.NextToken == "" || out.NextToken == next {
+		tables = append(tables, convertTables(out.RouteTables)...)
+		if aws.ToString(out.NextToken) == "" || aws.ToString(out.NextToken) == aws.ToString(next) {
 			return tables, nil
 		}
 		next = out.NextToken
@@ -177,27 +199,30 @@ func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, er
 
 // Interfaces describes network interfaces.
 func (r *Routes) Interfaces(ctx context.Context, ids []string) ([]agent.Interface, error) {
-	var out describeNetworkInterfacesResponse
-	if err := r.api.call(ctx, "DescribeNetworkInterfaces", listParams(url.Values{}, "NetworkInterfaceId", ids), &out); err != nil {
+	out, err := r.api.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
+	if err != nil {
 		return nil, r.fail("DescribeNetworkInterfaces", err)
 	}
-	ifs := make([]agent.Interface, 0, len(out.Interfaces))
-	for _, n := range out.Interfaces {
-		ifs = append(ifs, agent.Interface{ID: n.ID, AZ: n.AZ, SourceDestCheck: n.SourceDestCheck,
-			InstanceID: n.Attachment.InstanceID})
+	ifs := make([]agent.Interface, 0, len(out.NetworkInterfaces))
+	for _, n := range out.NetworkInterfaces {
+		i := agent.Interface{ID: aws.ToString(n.NetworkInterfaceId), AZ: aws.ToString(n.AvailabilityZone),
+			SourceDestCheck: aws.ToBool(n.SourceDestCheck)}
+		if n.Attachment != nil {
+			i.InstanceID = aws.ToString(n.Attachment.InstanceId)
+		}
+		ifs = append(ifs, i)
 	}
 	return ifs, nil
 }
 
 // SetSourceDestCheck sets the check on an ENI.
 func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error {
-	p := url.Values{}
-	p.Set("NetworkInterfaceId", eni)
-	p.Set("SourceDestCheck.Value", strconv.FormatBool(enabled))
+	in := &ec2.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(eni),
+		SourceDestCheck: &types.AttributeBooleanValue{Value: aws.Bool(enabled)}}
 	if dryRun {
-		p.Set("DryRun", "true")
+		in.DryRun = aws.Bool(true)
 	}
-	err := r.api.call(ctx, "ModifyNetworkInterfaceAttribute", p, nil)
+	_, err := r.api.ec2.ModifyNetworkInterfaceAttribute(ctx, in)
 	if dryRun && isDryRunOK(err) {
 		return nil
 	}
@@ -208,82 +233,6 @@ func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dr
 }
 
 func isDryRunOK(err error) bool {
-	var re *ResponseError
-	return errors.As(err, &re) && re.Code == "DryRunOperation"
-}
-
-// classify maps EC2's error codes onto what they mean for the agent.
-func classify(op string, err error) error {
-	if ce := innermostCredentialsError(err); ce != nil {
-		// The step of the credential chain that failed, with its own
-		// code or HTTP status; IAM refusing an AssumeRole is a denial.
-		cause := classify(op, ce.Err).(*agent.APIError)
-		kind := agent.KindOther
-		if cause.Kind == agent.KindDenied || cause.Kind == agent.KindTransient {
-			kind = cause.Kind
-		}
-		code := "no credentials from " + ce.Source
-		if cause.Code != "" {
-			code += " (" + cause.Code + ")"
-		}
-		return &agent.APIError{Kind: kind, Op: op, Code: code, Err: err}
-	}
-	var re *ResponseError
-	if !errors.As(err, &re) || re.Code == "" {
-		// No EC2 error in the body: name the HTTP status, if there was one.
-		code := ""
-		var st interface{ HTTPStatusCode() int }
-		switch {
-		case re != nil:
-			code = fmt.Sprintf("HTTP %d", re.Status)
-		case errors.As(err, &st) && st.HTTPStatusCode() != 0:
-			code = fmt.Sprintf("HTTP %d", st.HTTPStatusCode())
-		}
-		if re != nil && re.Unreadable() {
-			code += ", not an EC2 response"
-			return &agent.APIError{Kind: agent.KindUnreadable, Op: op, Code: code,
-				Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
-		}
-		return &agent.APIError{Kind: agent.KindTransient, Op: op, Code: code, Err: err}
-	}
-	code, message := re.Code, re.Message
-	kind := agent.KindOther
-	switch {
-	case strings.HasPrefix(code, "InvalidRouteTableID.") || strings.HasPrefix(code, "InvalidRouteTableId."):
-		kind = agent.KindTableNotFound
-	case code == "UnauthorizedOperation" || code == "AccessDenied" || code == "AuthFailure" ||
-		code == "AccessDeniedException" || code == "InvalidClientTokenId":
-		kind = agent.KindDenied
-	case code == "RouteAlreadyExists":
-		kind = agent.KindRouteExists
-	case code == "InvalidRoute.NotFound",
-		// ReplaceRoute on a missing route: "There is no route defined for
-		// '192.0.2.10/32' in the route table. Use CreateRoute instead."
-		code == "InvalidParameterValue" && strings.Contains(message, "no route defined"):
-		kind = agent.KindRouteNotFound
-	case strings.HasPrefix(code, "InvalidInstanceID") || strings.HasPrefix(code, "InvalidNetworkInterfaceID"):
-		kind = agent.KindBadTarget
-	case code == "RequestLimitExceeded" || code == "Throttling" || code == "ThrottlingException" ||
-		code == "InternalError" || code == "Unavailable" || code == "ServiceUnavailable" || code == "InternalFailure":
-		kind = agent.KindTransient
-	}
-	if re.Skew != 0 {
-		message += " (this machine's clock is " + agent.SkewWords(re.Skew) + " the service's, by the answer's Date)"
-	}
-	return &agent.APIError{Kind: kind, Op: op, Code: code, Err: errors.New(message)}
-}
-
-// innermostCredentialsError is the credential step nearest the cause: an
-// assumed role's source may itself have failed.
-func innermostCredentialsError(err error) *CredentialsError {
-	var found *CredentialsError
-	for err != nil {
-		var ce *CredentialsError
-		if !errors.As(err, &ce) {
-			break
-		}
-		found = ce
-		err = ce.Err
-	}
-	return found
+	code, _, ok := apiCode(err)
+	return ok && code == "DryRunOperation"
 }

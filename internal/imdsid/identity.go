@@ -25,9 +25,15 @@ import (
 	"github.com/suzlab/routeha/internal/rsctmp"
 )
 
+// Metadata is what Identity asks of the SDK's IMDS client (*imds.Client).
+type Metadata interface {
+	GetInstanceIdentityDocument(context.Context, *imds.GetInstanceIdentityDocumentInput, ...func(*imds.Options)) (*imds.GetInstanceIdentityDocumentOutput, error)
+	GetMetadata(context.Context, *imds.GetMetadataInput, ...func(*imds.Options)) (*imds.GetMetadataOutput, error)
+}
+
 // Identity implements agent.Identity.
 type Identity struct {
-	client *imds.Client
+	client Metadata
 	// cachePath is the per-resource cache file; empty disables caching.
 	cachePath string
 	// assetTag is the DMI file where Nitro instances keep their instance
@@ -52,7 +58,7 @@ func (id *Identity) warnf(format string, args ...any) {
 }
 
 // New returns the identity adapter.
-func New(client *imds.Client, cachePath, assetTag string) *Identity {
+func New(client Metadata, cachePath, assetTag string) *Identity {
 	return &Identity{client: client, cachePath: cachePath, assetTag: assetTag}
 }
 
