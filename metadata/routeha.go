@@ -167,8 +167,8 @@ func routehaParams() []Param {
 		{
 			Name:      ParamRegion,
 			Shortdesc: "AWS region",
-			Longdesc:  "The AWS region of the route tables. The default is this instance's region, from the instance metadata service. Set it to let routeha start on a Nitro instance whose metadata service is disabled or down.",
-			Type:      String, DefaultDoc: "this instance's region (IMDS)",
+			Longdesc:  "The AWS region of the route tables. The default is the AWS SDK's (AWS_REGION, AWS_DEFAULT_REGION, the profile's region), else this instance's region from the instance metadata service. Set it to let routeha start on a Nitro instance whose metadata service is disabled or down.",
+			Type:      String, DefaultDoc: "the SDK's, else this instance's (IMDS)",
 			Check: func(v string) error {
 				if !isRegion(v) {
 					return errors.New("is not an AWS region name such as eu-west-1")
@@ -179,7 +179,7 @@ func routehaParams() []Param {
 		{
 			Name:      ParamProfile,
 			Shortdesc: "AWS shared config profile",
-			Longdesc:  "A profile from the AWS shared config and credentials files (~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE). It may hold static keys, role_arn with source_profile or credential_source, or credential_process; single sign-on and web identity are refused. The default is the keys in the environment, else AWS_PROFILE's profile or default, else the instance profile.",
+			Longdesc:  "A profile from the AWS shared config and credentials files (~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE), read by the AWS SDK for Go: static keys, role_arn with source_profile or credential_source, credential_process, single sign-on, web identity. A profile that does not exist is a configuration error. The default is the SDK's credential chain: keys in the environment, AWS_PROFILE's (or AWS_DEFAULT_PROFILE's) profile or default, web identity, container credentials, else the instance profile.",
 			Type:      String, DefaultDoc: "the default credential chain",
 		},
 		{

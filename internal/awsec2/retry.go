@@ -100,7 +100,9 @@ func (r *retryer) GetRetryToken(ctx context.Context, err error) (func(error) err
 	return r.std.GetRetryToken(ctx, err)
 }
 
-func (r *retryer) GetInitialToken() func(error) error { return r.std.GetInitialToken() }
+// GetInitialToken is the old interface's; the SDK calls GetAttemptToken.
+// Without a rate limiter there is nothing to release.
+func (r *retryer) GetInitialToken() func(error) error { return func(error) error { return nil } }
 
 // GetAttemptToken takes one request from the budget.
 func (r *retryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
