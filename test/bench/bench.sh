@@ -31,4 +31,4 @@ export ROUTEHA_BENCH_SHA256
 ROUTEHA_BENCH_COMMIT=$(git -c safe.directory="$PWD" describe --always --dirty 2>/dev/null || echo unknown)
 export ROUTEHA_BENCH_COMMIT
 # shellcheck disable=SC2086
-"$tmp/bench" -routeha "$tmp/routeha" -empty "$tmp/empty" -spawn "$tmp/spawn" -out doc/BENCHMARKS.md -command "${BENCH_COMMAND:-sudo make bench}" ${BENCH_FLAGS:-}
+"$tmp/bench" -routeha "$tmp/routeha" -empty "$tmp/empty" -spawn "$tmp/spawn" -out "${BENCH_OUT:-doc/BENCHMARKS.md}" -command "${BENCH_COMMAND:-sudo make bench}" ${BENCH_FLAGS:-}
