@@ -41,6 +41,9 @@ type Config struct {
 	Agents []Agent
 	// Token is corosync's totem token timeout (default 1s).
 	Token time.Duration
+	// Consensus is corosync's totem consensus timeout; 0 leaves it to
+	// corosync (1.2 × token).
+	Consensus time.Duration
 	// Properties are cluster options (crm_config) written into every
 	// node's initial CIB, for example "stonith-enabled": "false". Unless
 	// set here, dc-deadtime is 2s (Pacemaker's default of 20s only delays
@@ -238,6 +241,9 @@ totem {
 	cluster_name: {{.Name}}
 	transport: knet
 	token: {{.Token}}
+{{- if .Consensus}}
+	consensus: {{.Consensus}}
+{{- end}}
 	crypto_cipher: none
 	crypto_hash: none
 }
@@ -346,7 +352,7 @@ func (n *Node) prepareDirs() error {
 	}
 	var conf bytes.Buffer
 	if err := corosyncConf.Execute(&conf, map[string]any{
-		"Name": n.c.Name, "Token": n.c.cfg.Token.Milliseconds(), "Nodes": n.c.Nodes,
+		"Name": n.c.Name, "Token": n.c.cfg.Token.Milliseconds(), "Consensus": n.c.cfg.Consensus.Milliseconds(), "Nodes": n.c.Nodes,
 	}); err != nil {
 		return err
 	}

@@ -47,6 +47,14 @@ const (
 	OtherInstance = "i-0ccccccccccccccc3"
 	OtherENI      = "eni-0ccccccccccccccc3"
 	OtherIP       = "10.0.1.99"
+
+	// FailureTimeout (rsc_defaults) lets a node whose start or monitor
+	// failed run the resource again without `crm resource cleanup`: a
+	// start that failed while the EC2 API was down is retried once it
+	// expires. StartTimeout is the demo's start timeout, short so that
+	// scenario 10b outlasts it.
+	FailureTimeout = "60s"
+	StartTimeout   = "20s"
 )
 
 // Options configure a Lab. Agent and Dir are required.
@@ -55,6 +63,10 @@ type Options struct {
 	Dir          string        // node directories and logs
 	PingInterval time.Duration // default 100ms
 	Monitor      string        // monitor interval, default "2s"
+	// Token and Consensus are corosync's totem timeouts (default 1s and
+	// corosync's own 1.2 × token); the vendor guides for AWS use 30s
+	// and 36s.
+	Token, Consensus time.Duration
 	// StateFile, when set, gets one line per network namespace created
 	// ("netns NAME"), so that a wrapper can remove them if this process
 	// is killed before Close.
@@ -138,6 +150,9 @@ func New(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if opts.Monitor == "" {
 		opts.Monitor = "2s"
+	}
+	if opts.Token == 0 {
+		opts.Token = time.Second
 	}
 	if _, err := os.Stat(opts.Agent); err != nil {
 		return nil, fmt.Errorf("routeha binary: %w", err)
@@ -402,13 +417,14 @@ func (l *Lab) startCluster(ctx context.Context) error {
 		})
 	}
 	c, err := cluster.New(cluster.Config{
-		Name:   "routeha-demo",
-		Dir:    l.opts.Dir,
-		Nodes:  specs,
-		Env:    Env(l.opts.Dir),
-		Agents: []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: l.opts.Agent}},
-		Token:  time.Second,
-		Logf:   l.opts.Logf,
+		Name:      "routeha-demo",
+		Dir:       l.opts.Dir,
+		Nodes:     specs,
+		Env:       Env(l.opts.Dir),
+		Agents:    []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: l.opts.Agent}},
+		Token:     l.opts.Token,
+		Consensus: l.opts.Consensus,
+		Logf:      l.opts.Logf,
 	})
 	if err != nil {
 		return err
@@ -488,6 +504,10 @@ func (l *Lab) checkEnv() error {
 	return nil
 }
 
+// Token returns corosync's token and consensus timeouts (0: corosync's
+// default).
+func (l *Lab) Token() (token, consensus time.Duration) { return l.opts.Token, l.opts.Consensus }
+
 // CrmConfig is the configuration, as crmsh commands (one per line, without
 // the leading "crm").
 func (l *Lab) CrmConfig() [][]string {
@@ -498,9 +518,10 @@ func (l *Lab) CrmConfig() [][]string {
 func CrmConfig(monitor string) [][]string {
 	return [][]string{
 		{"configure", "property", "no-quorum-policy=ignore", "stonith-enabled=false"},
-		{"configure", "rsc_defaults", "resource-stickiness=INFINITY", "migration-threshold=1"},
+		{"configure", "rsc_defaults", "resource-stickiness=INFINITY", "migration-threshold=1", "failure-timeout=" + FailureTimeout},
 		{"configure", "primitive", Resource, "ocf:suzlab:routeha",
 			"params", "ip=" + VIP, "routing_table=" + Table,
+			"op", "start", "timeout=" + StartTimeout,
 			"op", "monitor", "interval=" + monitor, "timeout=20s"},
 	}
 }
@@ -510,9 +531,10 @@ func CrmConfig(monitor string) [][]string {
 func PcsConfig(monitor string) [][]string {
 	return [][]string{
 		{"property", "set", "no-quorum-policy=ignore", "stonith-enabled=false"},
-		{"resource", "defaults", "update", "resource-stickiness=INFINITY", "migration-threshold=1"},
+		{"resource", "defaults", "update", "resource-stickiness=INFINITY", "migration-threshold=1", "failure-timeout=" + FailureTimeout},
 		{"resource", "create", Resource, "ocf:suzlab:routeha",
 			"ip=" + VIP, "routing_table=" + Table,
+			"op", "start", "timeout=" + StartTimeout,
 			"op", "monitor", "interval=" + monitor, "timeout=20s"},
 	}
 }

@@ -33,6 +33,8 @@ type Result struct {
 	Throttled  int           // requests answered RequestLimitExceeded
 	ExitReason string        // shown by crm_mon for the failed monitor
 	CrmMon     string        // crm_mon -1 after the failover
+	Outage     *Outage       // scenarios 7-9: what the outage did (not a failover)
+	Recovery   *Recovery     // scenario 10: the failover through an outage
 }
 
 // Scenario is one automated fault.
@@ -50,6 +52,22 @@ var Scenarios = []Scenario{
 	{"4", "crm resource move (force) and back, then clear", (*Lab).ScenarioMove},
 	{"5", "EC2 API throttled during a node kill", (*Lab).ScenarioThrottle},
 	{"6", "instance lost: node killed and its network down", (*Lab).ScenarioInstanceLost},
+	{"7", "EC2 API down (every request 503) for 60 s on a healthy cluster", (*Lab).ScenarioAPIDown},
+	{"8", "IAM denies ec2:DescribeRouteTables for 60 s", (*Lab).ScenarioIAMDenied},
+	{"9", "VIP statically on lo:0 of both nodes, API down, crm_resource --refresh of the standby", (*Lab).ScenarioStaticRefresh},
+	{"10a", "API down, active instance lost, API back 10 s later", (*Lab).ScenarioAPIDownKillShort},
+	{"10b", "API down, active instance lost, API back 60 s later", (*Lab).ScenarioAPIDownKillLong},
+}
+
+// Default is what `make demo` runs unless told otherwise: the failovers.
+// The control-plane outages (7-10b) take about six minutes more.
+const Default = "1,2,3,4,5,6"
+
+// Groups name sets of scenarios for -scenarios.
+var Groups = map[string]string{
+	"default": Default,
+	"outage":  "7,8,9,10a,10b",
+	"all":     "1,2,3,4,5,6,7,8,9,10a,10b",
 }
 
 // Hooks let a caller watch a failover as it happens.
@@ -485,7 +503,7 @@ func FormatTable(results []*Result) string {
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	for _, r := range results {
-		if r == nil {
+		if r == nil || r.Outage != nil || r.Recovery != nil {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s → %s | %s | %s | %s | %s | %d | %s | %s | %d | %d |\n",

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"sort"
@@ -70,6 +71,7 @@ type LogEntry struct {
 	Code      string            `json:"code"` // "" on success, else the error code ("Dropped", "Aborted" for faults without a response)
 	Status    int               `json:"status"`
 	Latency   time.Duration     `json:"latency"`
+	Remote    string            `json:"remote,omitempty"` // the client's address (host part)
 }
 
 // Option configures an Emulator.
@@ -402,6 +404,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		req.principal = m[1]
 	}
 	entry := LogEntry{Time: start, Action: req.action, Principal: req.principal, Params: req.params, DryRun: req.dryRun}
+	if host, _, err := net.SplitHostPort(hr.RemoteAddr); err == nil {
+		entry.Remote = host
+	}
 	record := func(code string, status int) {
 		entry.Code, entry.Status, entry.Latency = code, status, time.Since(start)
 		e.mu.Lock()

@@ -29,7 +29,9 @@ func run() int {
 	agent := flag.String("agent", "bin/routeha", "the routeha binary")
 	dir := flag.String("dir", "", "working directory for the nodes (default: a temporary one, removed)")
 	state := flag.String("state", "", "file listing the namespaces created (for a wrapper's cleanup)")
-	only := flag.String("scenarios", "1,2,3,4,5,6", "scenarios to run, comma separated")
+	only := flag.String("scenarios", demo.Default, "scenarios to run, comma separated, or a group: outage (7-10b: the EC2 API down or IAM denying, about 6 min), all")
+	token := flag.Duration("token", time.Second, "corosync's totem token timeout (the vendor guides for AWS: 30s)")
+	consensus := flag.Duration("consensus", 0, "corosync's totem consensus timeout (default corosync's, 1.2 × token; the guides: 36s)")
 	interval := flag.Duration("i", 100*time.Millisecond, "ping interval")
 	quiet := flag.Bool("q", false, "no ping lines")
 	keep := flag.String("logs", "", "copy the nodes' logs here at the end")
@@ -61,7 +63,7 @@ func run() int {
 		fmt.Printf("[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 	say("building the world: VPC router + EC2 emulator, two nodes (corosync, pacemakerd, IMDS), a client")
-	l, err := demo.New(ctx, demo.Options{Agent: ag, Dir: *dir, PingInterval: *interval, StateFile: *state,
+	l, err := demo.New(ctx, demo.Options{Agent: ag, Dir: *dir, PingInterval: *interval, StateFile: *state, Token: *token, Consensus: *consensus,
 		Logf: func(f string, a ...any) { say(f, a...) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -103,6 +105,15 @@ func run() int {
 			time.Sleep(800 * time.Millisecond) // let the printer catch up
 			pr.on(false)
 			fmt.Println(indent(r.CrmMon))
+			if o := r.Outage; o != nil {
+				verdict := "every claim held"
+				if len(o.Problems) > 0 {
+					verdict = "FAILED: " + strings.Join(o.Problems, "; ")
+				}
+				say("scenario %s: %s for %s on %s: %d pings lost, %d stops, %d starts, fail-count %d, %d monitors reached EC2 (at most %d requests each), %d warnings; %s",
+					r.N, o.Fault, o.Down, o.Node, o.Lost, o.Stops, o.Starts, o.FailMax, o.Monitors, o.PerMon, o.Warnings, verdict)
+				return
+			}
 			say("scenario %s: %s -> %s: route written %s, first reply %s after the fault, %d pings lost%s",
 				r.N, r.From, r.To, ms(r.RouteAPI), ms(r.Ping), r.Lost, reason(r))
 		},
@@ -110,7 +121,17 @@ func run() int {
 
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
-		want[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		if g, ok := demo.Groups[s]; ok {
+			for _, x := range strings.Split(g, ",") {
+				want[x] = true
+			}
+			continue
+		}
+		want[s] = true
+		if s == "10" {
+			want["10a"], want["10b"] = true, true
+		}
 	}
 	var results []*demo.Result
 	failed := false
@@ -133,9 +154,26 @@ func run() int {
 			break
 		}
 	}
-	fmt.Printf("\nrouteha failover on %s, %d cores, %s, ping every %s, monitor interval 2s, token 1000 ms\n\n",
-		hostKernel(), numCPU(), time.Now().Format("2006-01-02 15:04 MST"), *interval)
+	cons := "consensus corosync's default (1.2 × token)"
+	if *consensus > 0 {
+		cons = fmt.Sprintf("consensus %d ms", consensus.Milliseconds())
+	}
+	fmt.Printf("\nrouteha failover on %s, %d cores, %s, ping every %s, monitor interval 2s, token %d ms, %s\n\n",
+		hostKernel(), numCPU(), time.Now().Format("2006-01-02 15:04 MST"), *interval, token.Milliseconds(), cons)
 	fmt.Print(demo.FormatTable(results))
+	for _, r := range results {
+		if r.Outage != nil {
+			fmt.Printf("\nControl-plane outages (API down for the time given, monitor every 2s):\n\n%s", demo.FormatOutageTable(results))
+			break
+		}
+	}
+	for _, r := range results {
+		if r.Recovery != nil {
+			fmt.Printf("\nAPI down while the active instance dies (start timeout %s, failure-timeout %s; times from the kill):\n\n%s",
+				demo.StartTimeout, demo.FailureTimeout, demo.FormatRecoveryTable(results))
+			break
+		}
+	}
 	if failed {
 		return 1
 	}
