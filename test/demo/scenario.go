@@ -102,8 +102,9 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 	if err := fault(); err != nil {
 		return r, fmt.Errorf("fault: %w", err)
 	}
-	// The emulator and the router.
-	deadline := time.Now().Add(60 * time.Second)
+	// The emulator and the router: allow for corosync's token and
+	// consensus (the vendor guides' 30 s and 36 s take over a minute).
+	deadline := time.Now().Add(60*time.Second + l.membershipLoss())
 	for !(l.RouteTarget() == to.ENI && l.KernelNextHop() == to.IP) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return r, fmt.Errorf("route not moved to %s (%s): table says %q, kernel next hop %q", to.Name, to.ENI, l.RouteTarget(), l.KernelNextHop())
@@ -122,7 +123,7 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 	}
 	r.Kernel = kernelAt.Sub(r.Fault)
 	// Pacemaker.
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second+l.membershipLoss())
 	defer cancel()
 	if _, err := to.WaitStarted(wctx, Resource, to.Name); err != nil {
 		return r, err
@@ -198,6 +199,16 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		l.hooks.After(r)
 	}
 	return r, nil
+}
+
+// membershipLoss is how long corosync takes to declare a dead node lost:
+// token, then consensus (corosync's default: 1.2 × token).
+func (l *Lab) membershipLoss() time.Duration {
+	token, consensus := l.Token()
+	if consensus == 0 {
+		consensus = token * 12 / 10
+	}
+	return token + consensus
 }
 
 func fileSize(path string) int64 {
