@@ -37,7 +37,8 @@ type Outage struct {
 	Requests  int           // EC2 requests from Node during the outage
 	Monitors  int           // their bursts: one per monitor
 	PerMon    int           // the largest burst
-	Warnings  int           // routeha.log WARNING lines on Node during the outage
+	CrmMon    string        // crm_mon -1 -r halfway through
+	Warnings  int           // routeha's WARNING lines in Node's log during the outage
 	Warning   string        // the first of them (or crm_mon's degraded line)
 	TwoActive bool          // Pacemaker logged "active on 2 nodes"
 	Recovered time.Duration // API back -> the next successful DescribeRouteTables from Node
@@ -192,7 +193,9 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	r.Outage = o
 	logN := len(l.Emu.Log())
 	pm := l.markLogs("pacemaker.log")
-	rl := logMark{filepath.Join(from.Dir, "var/log/pacemaker/routeha.log"), fileSize(filepath.Join(from.Dir, "var/log/pacemaker/routeha.log"))}
+	// routeha's own log lines: pacemakerd points HA_LOGFILE at its
+	// pacemaker.log for the agents, whatever the environment said.
+	rl := logMark{filepath.Join(from.Dir, "var/log/pacemaker/pacemaker.log"), fileSize(filepath.Join(from.Dir, "var/log/pacemaker/pacemaker.log"))}
 	if l.hooks.Before != nil {
 		l.hooks.Before(r)
 	}
@@ -233,6 +236,9 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	}
 	for time.Since(r.Fault) < dur && ctx.Err() == nil {
 		watch()
+		if o.CrmMon == "" && time.Since(r.Fault) > dur/2 {
+			o.CrmMon = l.CrmMon(ctx)
+		}
 		time.Sleep(time.Second)
 	}
 	back := time.Now()
@@ -271,7 +277,7 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	}
 	var warns []string
 	for _, line := range linesFrom(rl.path, rl.off) {
-		if strings.Contains(line, "WARNING") {
+		if strings.HasPrefix(line, "routeha(") && strings.Contains(line, "WARNING: ") {
 			warns = append(warns, line)
 		}
 	}
@@ -304,8 +310,8 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	if !o.VIPKept {
 		bad("the VIP is gone from %s's lo", from.Name)
 	}
-	if o.Warnings == 0 && !strings.Contains(r.CrmMon, "degraded") {
-		bad("no warning in %s's routeha.log nor in crm_mon", from.Name)
+	if o.Warnings == 0 && !strings.Contains(o.CrmMon, "degraded") {
+		bad("no warning from routeha in %s's log nor in crm_mon", from.Name)
 	}
 	if o.Recovered == 0 {
 		bad("no successful DescribeRouteTables from %s within 30 s of the API's return", from.Name)
@@ -509,7 +515,7 @@ func (l *Lab) ScenarioAPIDownKillLong(ctx context.Context) ([]*Result, error) {
 // FormatOutageTable formats the outage results as a Markdown table.
 func FormatOutageTable(results []*Result) string {
 	var b strings.Builder
-	b.WriteString("| # | scenario | API down | pings lost | longest reply gap | stops / starts | fail-count | request bursts from the node (requests, most in one burst) | back to a good read | warning (routeha.log) | result |\n")
+	b.WriteString("| # | scenario | API down | pings lost | longest reply gap | stops / starts | fail-count | request bursts from the node (requests, most in one burst) | back to a good read | routeha's warnings | result |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		if r == nil || r.Outage == nil {

@@ -106,6 +106,13 @@ func run() int {
 			pr.on(false)
 			fmt.Println(indent(r.CrmMon))
 			if o := r.Outage; o != nil {
+				if o.CrmMon != "" {
+					say("crm_mon -1 -r halfway through the outage:")
+					fmt.Println(indent(o.CrmMon))
+				}
+				if o.Warning != "" {
+					say("routeha's warning (%d lines): %s", o.Warnings, o.Warning)
+				}
 				verdict := "every claim held"
 				if len(o.Problems) > 0 {
 					verdict = "FAILED: " + strings.Join(o.Problems, "; ")
