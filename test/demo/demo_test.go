@@ -190,7 +190,7 @@ func TestControlPlaneOutage(t *testing.T) {
 		if o.TwoActive {
 			t.Errorf("Pacemaker logged \"active on 2 nodes\"")
 		}
-		if o.Warnings == 0 && !strings.Contains(o.CrmMon, "degraded") {
+		if o.Warnings == 0 && !strings.Contains(strings.ToLower(o.CrmMon), "degraded") {
 			t.Errorf("no warning from routeha in the log or crm_mon")
 		}
 		if o.Recovered <= 0 {

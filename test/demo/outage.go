@@ -310,7 +310,7 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	if !o.VIPKept {
 		bad("the VIP is gone from %s's lo", from.Name)
 	}
-	if o.Warnings == 0 && !strings.Contains(o.CrmMon, "degraded") {
+	if o.Warnings == 0 && !strings.Contains(strings.ToLower(o.CrmMon), "degraded") {
 		bad("no warning from routeha in %s's log nor in crm_mon", from.Name)
 	}
 	if o.Recovered == 0 {

@@ -110,6 +110,9 @@ func run() int {
 					say("crm_mon -1 -r halfway through the outage:")
 					fmt.Println(indent(o.CrmMon))
 				}
+				for _, f := range o.Failed {
+					say("crm_mon listed a failed action during or after the outage: %s", f)
+				}
 				if o.Warning != "" {
 					say("routeha's warning (%d lines): %s", o.Warnings, o.Warning)
 				}
