@@ -162,22 +162,27 @@ func (l *Lab) pingsBetween(from, to time.Time) (lost int, maxGap time.Duration) 
 	return lost, maxGap
 }
 
-// apiDown breaks the control plane in one of the scenarios' ways and
-// returns the function that mends it.
+// apiFault is one way of breaking the control plane (down) and of
+// mending it (up).
 type apiFault struct {
 	name string
 	down func(e *ec2emu.Emulator)
 	up   func(e *ec2emu.Emulator)
 }
 
-var (
-	api503 = apiFault{"every EC2 request answered 503 Unavailable",
+// api503 answers every EC2 request 503 Unavailable until mended.
+func api503() apiFault {
+	return apiFault{"every EC2 request answered 503 Unavailable",
 		func(e *ec2emu.Emulator) { e.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable}) },
 		func(e *ec2emu.Emulator) { e.ClearFaults() }}
-	iamDeny = apiFault{"IAM denies ec2:DescribeRouteTables",
+}
+
+// iamDeny makes IAM deny ec2:DescribeRouteTables to everyone until mended.
+func iamDeny() apiFault {
+	return apiFault{"IAM denies ec2:DescribeRouteTables",
 		func(e *ec2emu.Emulator) { e.Deny(ec2emu.Deny{Principal: "*", Action: "DescribeRouteTables"}) },
 		func(e *ec2emu.Emulator) { e.ClearDenies() }}
-)
+}
 
 // outage keeps the API broken for dur on a healthy cluster, while the
 // client pings, and checks that nothing moved. During it, every second,
@@ -335,12 +340,12 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 
 // ScenarioAPIDown answers every EC2 request 503 for OutageFor.
 func (l *Lab) ScenarioAPIDown(ctx context.Context) ([]*Result, error) {
-	return l.outage(ctx, "7", "EC2 API down (503)", api503, OutageFor, nil)
+	return l.outage(ctx, "7", "EC2 API down (503)", api503(), OutageFor, nil)
 }
 
 // ScenarioIAMDenied denies ec2:DescribeRouteTables for OutageFor.
 func (l *Lab) ScenarioIAMDenied(ctx context.Context) ([]*Result, error) {
-	return l.outage(ctx, "8", "IAM denies DescribeRouteTables", iamDeny, OutageFor, nil)
+	return l.outage(ctx, "8", "IAM denies DescribeRouteTables", iamDeny(), OutageFor, nil)
 }
 
 // ScenarioStaticRefresh is the post's layout: the VIP statically on lo:0
@@ -384,7 +389,7 @@ func (l *Lab) ScenarioStaticRefresh(ctx context.Context) ([]*Result, error) {
 		return nil, err
 	}
 	var probed string
-	rs, err := l.outage(ctx, "9", "static lo:0 on both, API down, refresh of the standby", api503, 20*time.Second, func(*Node) error {
+	rs, err := l.outage(ctx, "9", "static lo:0 on both, API down, refresh of the standby", api503(), 20*time.Second, func(*Node) error {
 		var err error
 		probed, err = probe("API down")
 		return err
@@ -419,25 +424,26 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 	if l.hooks.Pause > 0 {
 		time.Sleep(l.hooks.Pause)
 	}
-	api503.down(l.Emu)
+	api := api503()
+	api.down(l.Emu)
 	r.Fault = time.Now()
 	if err := ipCmd("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
-		api503.up(l.Emu)
+		api.up(l.Emu)
 		return []*Result{r}, err
 	}
 	if err := from.Kill(); err != nil {
-		api503.up(l.Emu)
+		api.up(l.Emu)
 		return []*Result{r}, err
 	}
 	l.progress("API down, %s killed and its link down; the API returns in %s", from.Name, apiBack)
-	timer := time.AfterFunc(apiBack, func() { api503.up(l.Emu); l.progress("the API answers again") })
+	timer := time.AfterFunc(apiBack, func() { api.up(l.Emu); l.progress("the API answers again") })
 	defer timer.Stop()
 	// With no operator action: wait for the route, as long as a start
 	// timeout and a failure-timeout take, and then some.
 	deadline := r.Fault.Add(apiBack + 3*time.Minute)
 	for !(l.RouteTarget() == to.ENI && l.KernelNextHop() == to.IP) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			api503.up(l.Emu)
+			api.up(l.Emu)
 			return []*Result{r}, fmt.Errorf("scenario %s: the VIP was not served again within %s of the API's return: route %q, kernel %q",
 				n, deadline.Sub(r.Fault.Add(apiBack)).Round(time.Second), l.RouteTarget(), l.KernelNextHop())
 		}
