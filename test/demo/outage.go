@@ -491,13 +491,8 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 	if l.hooks.After != nil {
 		l.hooks.After(r)
 	}
-	for _, args := range [][]string{
-		{"-n", from.NS, "link", "set", "eth0", "up"},
-		{"-n", from.NS, "route", "replace", "default", "via", from.GW},
-	} {
-		if err := ipCmd(args...); err != nil {
-			return []*Result{r}, err
-		}
+	if err := l.reboot(from); err != nil {
+		return []*Result{r}, err
 	}
 	l.progress("restarting %s", from.Name)
 	if err := l.Restart(ctx, from); err != nil {

@@ -339,7 +339,11 @@ func (l *Lab) Cleanup(ctx context.Context) error {
 }
 
 // Restart brings a killed node back and waits until both are online.
+// It also waits for the node's first probe of the resource to be logged:
+// a scenario that breaks the API at once must not race that probe.
 func (l *Lab) Restart(ctx context.Context, n *Node) error {
+	pmLog := filepath.Join(n.Dir, "var/log/pacemaker/pacemaker.log")
+	off := fileSize(pmLog)
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
@@ -348,7 +352,40 @@ func (l *Lab) Restart(ctx context.Context, n *Node) error {
 	if err := n.WaitOnline(wctx, l.Nodes[0].Name, l.Nodes[1].Name); err != nil {
 		return err
 	}
-	return l.privateCrmsh(ctx, n)
+	if err := l.privateCrmsh(ctx, n); err != nil {
+		return err
+	}
+	probe := "Result of probe operation for " + Resource + " on " + n.Name
+	for {
+		if _, ok := logLineAt(pmLog, off, probe, time.Now()); ok {
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("%s: no probe of %s after the restart: %w", n.Name, Resource, wctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// reboot is what a lost instance's restart does to its addresses: the VIP
+// added by the last start is gone from lo (it is not configured
+// statically), and its link is back.
+func (l *Lab) reboot(n *Node) error {
+	if l.HasVIP(n) {
+		if err := ipCmd("-n", n.NS, "addr", "del", VIPCIDR, "dev", "lo"); err != nil {
+			return err
+		}
+	}
+	for _, args := range [][]string{
+		{"-n", n.NS, "link", "set", "eth0", "up"},
+		{"-n", n.NS, "route", "replace", "default", "via", n.GW},
+	} {
+		if err := ipCmd(args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *Lab) progress(format string, args ...any) {
@@ -472,7 +509,8 @@ func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
 // down at the same moment, as when the instance itself dies: unlike
 // scenario 1, where the dead node's kernel still answers for the VIP until
 // the route moves, every ping is lost until the route points at the other
-// node. The link is brought back and the node restarted afterwards.
+// node. Afterwards the VIP is taken off its lo and its link brought back,
+// as the instance's reboot would, and the node is started again.
 func (l *Lab) ScenarioInstanceLost(ctx context.Context) ([]*Result, error) {
 	from, err := l.active(ctx)
 	if err != nil {
@@ -487,13 +525,8 @@ func (l *Lab) ScenarioInstanceLost(ctx context.Context) ([]*Result, error) {
 	if err != nil {
 		return []*Result{r}, err
 	}
-	for _, args := range [][]string{
-		{"-n", from.NS, "link", "set", "eth0", "up"},
-		{"-n", from.NS, "route", "replace", "default", "via", from.GW},
-	} {
-		if err := ipCmd(args...); err != nil {
-			return []*Result{r}, err
-		}
+	if err := l.reboot(from); err != nil {
+		return []*Result{r}, err
 	}
 	l.progress("restarting %s", from.Name)
 	if err := l.Restart(ctx, from); err != nil {
