@@ -472,6 +472,13 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 			r.RouteAPI = rc.RouteAPI
 		}
 	}
+	// The start reports after its read-back, which may be after the
+	// route moved and the first ping: wait for it before counting.
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if _, err := to.WaitStarted(wctx, Resource, to.Name); err != nil {
+		return []*Result{r}, err
+	}
 	for _, line := range linesFrom(toLog.path, toLog.off) {
 		if !strings.Contains(line, "Result of start operation for "+Resource) {
 			continue
