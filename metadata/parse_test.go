@@ -228,6 +228,15 @@ func TestCheckRoutingTable(t *testing.T) {
 		{"rtb-0123abcd,rtb-0123456789abcdef0", []string{"rtb-0123abcd", "rtb-0123456789abcdef0"}},
 		{"rtb-0123abcd , rtb-4567abcd", []string{"rtb-0123abcd", "rtb-4567abcd"}},
 		{" rtb-0123abcd,\trtb-4567abcd ", []string{"rtb-0123abcd", "rtb-4567abcd"}},
+		// aws-vpc-move-ip splits on commas and blanks alike (sed 's/,/ /g'
+		// and the shell's word splitting), so empty entries vanish.
+		{"rtb-0123abcd rtb-4567abcd", []string{"rtb-0123abcd", "rtb-4567abcd"}},
+		{"rtb-0123abcd  \trtb-4567abcd", []string{"rtb-0123abcd", "rtb-4567abcd"}},
+		{"rtb-0123abcd,", []string{"rtb-0123abcd"}},
+		{",rtb-0123abcd", []string{"rtb-0123abcd"}},
+		{"rtb-0123abcd,,rtb-4567abcd", []string{"rtb-0123abcd", "rtb-4567abcd"}},
+		{"rtb-0123abcd, ,rtb-4567abcd", []string{"rtb-0123abcd", "rtb-4567abcd"}},
+		{"rtb-0123abcd, rtb-4567abcd,", []string{"rtb-0123abcd", "rtb-4567abcd"}},
 	}
 	for _, c := range cases {
 		ids, err := metadata.ParseTableIDs(c.in)
@@ -246,13 +255,10 @@ func TestCheckRoutingTable(t *testing.T) {
 		"rtb-0123abcg":                           "not a route table ID",
 		"0123abcd":                               "not a route table ID",
 		"subnet-0123abcd":                        "not a route table ID",
-		"rtb-0123abcd rtb-4567abcd":              "not a route table ID",
 		"rtb-0123abcd;rtb-4567abcd":              "not a route table ID",
-		"rtb-0123abcd,":                          "empty entry",
-		",rtb-0123abcd":                          "empty entry",
-		"rtb-0123abcd,,rtb-4567abcd":             "empty entry",
-		"rtb-0123abcd, ,rtb-4567abcd":            "empty entry",
-		" ":                                      "empty entry",
+		" ":                                      "no route table",
+		",":                                      "no route table",
+		" , ,":                                   "no route table",
 		"rtb-0123abcd,rtb-0123abcd":              "twice",
 		"rtb-0123abcd, rtb-0123abcd ":            "twice",
 		"rtb-0123abcd,rtb-4567abcd,rtb-0123abcd": "twice",

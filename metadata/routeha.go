@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Names of routeha's parameters, for the code that reads them.
@@ -101,9 +102,10 @@ func routehaParams() []Param {
 		},
 		{
 			Name:      ParamRoutingTable,
-			Shortdesc: "VPC route table IDs, comma separated",
+			Shortdesc: "VPC route table IDs, comma or space separated",
 			Longdesc: "The route tables whose route for destination_cidr follows this resource " +
-				"(rtb- followed by 8 or 17 hex digits), separated by commas. All are updated " +
+				"(rtb- followed by 8 or 17 hex digits), separated by commas and/or spaces, as " +
+				"aws-vpc-move-ip accepts them; empty entries are ignored. All are updated " +
 				"concurrently and read back in one request.",
 			Type: String, Required: true,
 			Check: func(v string) error { _, err := ParseTableIDs(v); return err },
@@ -216,16 +218,15 @@ func routehaParams() []Param {
 	}
 }
 
-// ParseTableIDs splits a comma separated routing_table value, checking each
-// ID's syntax and refusing duplicates.
+// ParseTableIDs splits a routing_table value on commas and/or blanks, as
+// aws-vpc-move-ip does (it turns commas into spaces and lets the shell
+// split), ignoring empty entries; it checks each ID's syntax and refuses
+// duplicates and a value that lists no table at all.
 func ParseTableIDs(v string) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
-	for _, f := range strings.Split(v, ",") {
-		id := strings.TrimSpace(f)
-		if id == "" {
-			return nil, errors.New("has an empty entry")
-		}
+	fields := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	for _, id := range fields {
 		if !isTableID(id) {
 			return nil, fmt.Errorf("entry %q is not a route table ID (rtb- and 8 or 17 hex digits)", printable(id))
 		}
@@ -234,6 +235,9 @@ func ParseTableIDs(v string) ([]string, error) {
 		}
 		seen[id] = true
 		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("lists no route table")
 	}
 	return ids, nil
 }
