@@ -39,8 +39,11 @@ func (v *VIP) InterfaceExists(_ context.Context, name string) (bool, error) {
 	return ifi != nil, err
 }
 
-// Has reports whether the address is on the interface. A missing
-// interface holds no address.
+// Has reports whether the address is on the interface with the VIP's own
+// prefix length (/32, /128). A missing interface holds no address. The
+// same IP with another prefix (a static 192.0.2.10/24 left on lo:0) is not
+// the VIP start adds: counting it would have monitor report running what
+// start never started (and stop removes it; see Remove).
 //
 // It reads with the standard library's netlink dumps (RTM_GETLINK,
 // RTM_GETADDR) rather than vishvananda/netlink, whose every receive
@@ -63,7 +66,8 @@ func (v *VIP) Has(_ context.Context, a agent.Address) (bool, error) {
 		if !ok {
 			continue
 		}
-		if ip, ok := netipAddr(ipn.IP); ok && ip == want {
+		ones, _ := ipn.Mask.Size()
+		if ip, ok := netipAddr(ipn.IP); ok && ip == want && ones == a.Prefix.Bits() {
 			return true, nil
 		}
 	}
@@ -87,11 +91,17 @@ func interfaceByName(name string) (*net.Interface, error) {
 }
 
 // Add puts the address on the interface with its label; present already
-// is success.
+// is success. The same IP with another prefix is removed first: IPv6
+// keeps one prefix per address (adding would meet EEXIST and leave the
+// wrong one), and for IPv4 the result is then the same, one address with
+// the VIP's prefix.
 func (v *VIP) Add(_ context.Context, a agent.Address) error {
 	link, err := netlink.LinkByName(a.Interface)
 	if err != nil {
 		return fmt.Errorf("interface %s: %w", a.Interface, err)
+	}
+	if err := removeOtherPrefixes(link, a, false); err != nil {
+		return err
 	}
 	addr := &netlink.Addr{IPNet: ipNet(a), Label: a.Label}
 	if a.Prefix.Addr().Is6() {
@@ -105,7 +115,9 @@ func (v *VIP) Add(_ context.Context, a agent.Address) error {
 	return nil
 }
 
-// Remove deletes the address; absent already (or no interface) is success.
+// Remove deletes the address, and the same IP under any other prefix (a
+// stopped node must not hold the VIP's address at all); absent already
+// (or no interface) is success.
 func (v *VIP) Remove(_ context.Context, a agent.Address) error {
 	link, err := netlink.LinkByName(a.Interface)
 	if err != nil {
@@ -114,9 +126,43 @@ func (v *VIP) Remove(_ context.Context, a agent.Address) error {
 		}
 		return fmt.Errorf("interface %s: %w", a.Interface, err)
 	}
-	err = netlink.AddrDel(link, &netlink.Addr{IPNet: ipNet(a)})
-	if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ESRCH) {
+	if err := removeOtherPrefixes(link, a, true); err != nil {
 		return err
+	}
+	return deleteAddr(link, &netlink.Addr{IPNet: ipNet(a)})
+}
+
+// removeOtherPrefixes deletes the VIP's IP from link where it has a prefix
+// other than the VIP's (and with its own prefix too when all is set).
+func removeOtherPrefixes(link netlink.Link, a agent.Address, all bool) error {
+	family := netlink.FAMILY_V4
+	if a.Prefix.Addr().Is6() {
+		family = netlink.FAMILY_V6
+	}
+	addrs, err := netlink.AddrList(link, family)
+	if err != nil {
+		return fmt.Errorf("addresses of %s: %w", a.Interface, err)
+	}
+	for i := range addrs {
+		ad := &addrs[i]
+		ip, ok := netipAddr(ad.IP)
+		if !ok || ip != a.Prefix.Addr() {
+			continue
+		}
+		if ones, _ := ad.Mask.Size(); ones == a.Prefix.Bits() && !all {
+			continue
+		}
+		if err := deleteAddr(link, ad); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteAddr(link netlink.Link, ad *netlink.Addr) error {
+	err := netlink.AddrDel(link, ad)
+	if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("remove %s from %s: %w", ad.IPNet, link.Attrs().Name, err)
 	}
 	return nil
 }

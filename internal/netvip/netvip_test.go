@@ -120,3 +120,63 @@ func TestMissingInterface(t *testing.T) {
 		assert.Error(t, v.Add(ctx, a))
 	})
 }
+
+// An address equal to the VIP but with another prefix (a static
+// 192.0.2.10/24 on lo:0, left from a hand-made setup) is not the VIP that
+// start adds: Has does not count it, so monitor does not report a resource
+// as running that start never started; and stop removes it, so that a
+// stopped node holds the VIP's address under no prefix.
+func TestOtherPrefixOfTheVIP(t *testing.T) {
+	for _, c := range []struct{ vip, other string }{
+		{"192.0.2.10/32", "192.0.2.10/24"},
+		{"2001:db8::10/128", "2001:db8::10/64"},
+	} {
+		inNewNetns(t, func() {
+			ctx := context.Background()
+			v := New()
+			a := agent.Address{Prefix: netip.MustParsePrefix(c.vip), Interface: "lo"}
+			if a.Prefix.Addr().Is4() {
+				a.Label = "lo:0"
+			}
+			lo, err := netlink.LinkByName("lo")
+			require.NoError(t, err)
+			other, err := netlink.ParseAddr(c.other)
+			require.NoError(t, err)
+			other.Label = a.Label
+			if a.Prefix.Addr().Is6() {
+				other.Flags = 0x02 // IFA_F_NODAD
+			}
+			require.NoError(t, netlink.AddrAdd(lo, other))
+
+			has, err := v.Has(ctx, a)
+			require.NoError(t, err)
+			assert.False(t, has, "%s counted as the VIP %s", c.other, c.vip)
+
+			left := func(when string) {
+				addrs, err := netlink.AddrList(lo, netlink.FAMILY_ALL)
+				require.NoError(t, err)
+				for _, ad := range addrs {
+					ones, _ := ad.Mask.Size()
+					if ad.IP.Equal(other.IP) && ones != a.Prefix.Bits() {
+						t.Errorf("%s left on lo %s", ad.IPNet, when)
+					}
+				}
+			}
+			// stop without a start: the stray goes.
+			require.NoError(t, v.Remove(ctx, a))
+			left("after Remove")
+
+			// start over the stray: the VIP's prefix replaces it.
+			require.NoError(t, netlink.AddrAdd(lo, other))
+			require.NoError(t, v.Add(ctx, a))
+			has, err = v.Has(ctx, a)
+			require.NoError(t, err)
+			assert.True(t, has, "after Add")
+			left("after Add")
+			require.NoError(t, v.Remove(ctx, a))
+			has, err = v.Has(ctx, a)
+			require.NoError(t, err)
+			assert.False(t, has, "after Remove")
+		})
+	}
+}
