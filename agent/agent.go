@@ -173,6 +173,9 @@ func (a *Agent) observeAs(ctx context.Context, log *ocf.Logger, cfg *Config, bud
 	if err != nil {
 		return Self{}, nil, nil, identityFailure(ctx, err)
 	}
+	if self, err = a.resolveVIPENI(ctx, log, cfg, self); err != nil {
+		return self, nil, nil, err
+	}
 	routes, err := a.adapters.Routes(ctx, cfg, self, budget)
 	if err != nil {
 		return self, nil, nil, apiFailure(ctx, "EC2 client", err)

@@ -93,14 +93,6 @@ func configErr(param, value, format string, args ...any) error {
 	})
 }
 
-// Target is the route target for this node, following lookup_type.
-func (c *Config) Target(self Self) Target {
-	if c.LookupType == metadata.LookupInstance {
-		return Target{InstanceID: self.InstanceID}
-	}
-	return Target{ENI: self.PrimaryENI}
-}
-
 // pointsAtTarget reports whether a route already has exactly the target
 // start would write, so that start can skip a needless write.
 func pointsAtTarget(r Route, t Target) bool {

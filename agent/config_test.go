@@ -202,20 +202,27 @@ func TestParseConfigDestinationContainsIP(t *testing.T) {
 }
 
 func TestConfigTarget(t *testing.T) {
-	self := agent.Self{InstanceID: "i-0123456789abcdef0", PrimaryENI: "eni-0123456789abcdef0", ENIs: []string{"eni-0123456789abcdef0", "eni-1"}}
+	one := agent.Self{InstanceID: "i-0123456789abcdef0", PrimaryENI: "eni-0123456789abcdef0", ENIs: []string{"eni-0123456789abcdef0"}}
+	two := agent.Self{InstanceID: "i-0123456789abcdef0", PrimaryENI: "eni-0123456789abcdef0", ENIs: []string{"eni-0123456789abcdef0", "eni-1"}}
 
 	cfg, err := parseCfg(envOf())
 	require.NoError(t, err)
-	assert.Equal(t, agent.Target{ENI: "eni-0123456789abcdef0"}, cfg.Target(self), "default lookup_type is the primary ENI")
+	assert.Equal(t, agent.Target{ENI: "eni-0123456789abcdef0"}, cfg.Target(one), "default lookup_type is the primary ENI")
 
 	cfg, err = parseCfg(envOf("lookup_type", "NetworkInterfaceId"))
 	require.NoError(t, err)
-	assert.Equal(t, agent.Target{ENI: "eni-0123456789abcdef0"}, cfg.Target(self))
+	assert.Equal(t, agent.Target{ENI: "eni-0123456789abcdef0"}, cfg.Target(one))
+	second := two
+	second.VIPENI = "eni-1"
+	assert.Equal(t, agent.Target{ENI: "eni-1"}, cfg.Target(second), "the ENI behind the interface")
 
 	cfg, err = parseCfg(envOf("lookup_type", "InstanceId"))
 	require.NoError(t, err)
-	assert.Equal(t, agent.Target{InstanceID: "i-0123456789abcdef0"}, cfg.Target(self))
-	assert.Equal(t, "i-0123456789abcdef0", cfg.Target(self).String())
+	assert.Equal(t, agent.Target{InstanceID: "i-0123456789abcdef0"}, cfg.Target(one))
+	assert.Equal(t, "i-0123456789abcdef0", cfg.Target(one).String())
+	// EC2 refuses an instance with several ENIs as a route target.
+	assert.Equal(t, agent.Target{ENI: "eni-0123456789abcdef0"}, cfg.Target(two))
+	assert.Equal(t, agent.Target{ENI: "eni-1"}, cfg.Target(second))
 }
 
 // FuzzParseConfig sets every OCF_RESKEY_* parameter of the table from the

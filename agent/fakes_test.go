@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -68,6 +70,21 @@ type fakeRoutes struct {
 	// altStale makes reads alternate between the snapshot and the current
 	// state while staleLeft lasts (non-monotonic reads).
 	altStale bool
+	// denied lists the EC2 actions IAM refuses (DescribeNetworkInterfaces,
+	// CreateRoute, ReplaceRoute, ModifyNetworkInterfaceAttribute), DryRun
+	// or not; nil: all are allowed.
+	denied map[string]bool
+	// enis are network interfaces beyond the nodes' primary ones.
+	enis []Interface
+	// ifaceCalls counts Interfaces calls.
+	ifaceCalls int
+}
+
+func (f *fakeRoutes) deny(op string) error {
+	if f.denied[op] {
+		return &APIError{Kind: KindDenied, Op: op, Code: "UnauthorizedOperation", Err: errors.New("You are not authorized to perform this operation.")}
+	}
+	return nil
 }
 
 func (f *fakeRoutes) ClockSkew() time.Duration { return f.skew }
@@ -151,6 +168,13 @@ func (f *fakeRoutes) write(w Write) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes = append(f.writes, w)
+	op := "ReplaceRoute"
+	if w.Create {
+		op = "CreateRoute"
+	}
+	if err := f.deny(op); err != nil {
+		return err
+	}
 	if f.failWrite != nil {
 		if err := f.failWrite(w); err != nil {
 			return err
@@ -183,6 +207,11 @@ func (f *fakeRoutes) write(w Write) error {
 		for _, n := range []Self{nodeA, nodeB} {
 			if n.PrimaryENI == w.Target.ENI {
 				r.InstanceID = n.InstanceID
+			}
+		}
+		for _, e := range f.enis {
+			if e.ID == w.Target.ENI {
+				r.InstanceID = e.InstanceID
 			}
 		}
 	}
@@ -224,8 +253,18 @@ func (f *fakeRoutes) VPCTables(_ context.Context, vpc string) ([]Table, error) {
 func (f *fakeRoutes) Interfaces(_ context.Context, ids []string) ([]Interface, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ifaceCalls++
+	if err := f.deny("DescribeNetworkInterfaces"); err != nil {
+		return nil, err
+	}
 	var out []Interface
 	for _, id := range ids {
+		for _, e := range f.enis {
+			if e.ID == id {
+				e.SourceDestCheck = f.srcDest[id]
+				out = append(out, e)
+			}
+		}
 		for _, n := range []Self{nodeA, nodeB} {
 			if n.PrimaryENI == id {
 				out = append(out, Interface{ID: id, InstanceID: n.InstanceID, AZ: n.AZ, SourceDestCheck: f.srcDest[id]})
@@ -239,6 +278,9 @@ func (f *fakeRoutes) SetSourceDestCheck(_ context.Context, eni string, enabled, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes = append(f.writes, Write{Table: "srcdest:" + eni, DryRun: dryRun})
+	if err := f.deny("ModifyNetworkInterfaceAttribute"); err != nil {
+		return err
+	}
 	if !dryRun {
 		f.srcDest[eni] = enabled
 	}
@@ -248,6 +290,7 @@ func (f *fakeRoutes) SetSourceDestCheck(_ context.Context, eni string, enabled, 
 type fakeVIP struct {
 	addrs   map[Address]bool
 	ifaces  map[string]bool
+	macs    map[string]string // interface -> MAC; lo has none
 	failAdd error
 	calls   int
 }
@@ -282,12 +325,17 @@ func (v *fakeVIP) InterfaceExists(_ context.Context, name string) (bool, error) 
 	return v.ifaces[name], nil
 }
 
+func (v *fakeVIP) HardwareAddr(_ context.Context, name string) (string, error) {
+	return v.macs[name], nil
+}
+
 type fakeAdapters struct {
 	id     *fakeIdentity
 	routes *fakeRoutes
 	vip    *fakeVIP
 	obs    *fakeObservations
-	built  int // Routes() calls
+	host   fs.FS // nil: an empty file system
+	built  int   // Routes() calls
 	// buildErr fails Routes() (an adapter whose configuration is wrong).
 	buildErr error
 }
@@ -328,6 +376,12 @@ func (f *fakeAdapters) Routes(context.Context, *Config, Self, Budget) (Routes, e
 	return f.routes, nil
 }
 func (f *fakeAdapters) VIP() VIP { return f.vip }
+func (f *fakeAdapters) Host() fs.FS {
+	if f.host == nil {
+		return fstest.MapFS{}
+	}
+	return f.host
+}
 
 // world is one node's view: its identity, the shared EC2 and its own VIP.
 type world struct {

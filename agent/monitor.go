@@ -83,7 +83,7 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 	switch countHere(states) {
 	case len(states):
 		r.Log.Debugf("%s; %s is on %s", summary(cfg.Destination, states), cfg.IP, cfg.Address.Label)
-		return nil
+		return a.deepMonitor(ctx, r, cfg, self, routes, tables) // OCF_CHECK_LEVEL=10; monitor_deep.go
 	case 0:
 		return ocf.Fail(ocf.NotRunning, fmt.Sprintf("%s is on %s but %s", cfg.IP, cfg.Address.Interface,
 			summary(cfg.Destination, states)), errors.New(details(cfg.Destination, states)))

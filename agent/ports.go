@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"time"
 )
@@ -24,6 +25,18 @@ type Self struct {
 	// them reaches this instance.
 	ENIs  []string `json:"enis"`
 	VPCID string   `json:"vpc_id"`
+	// MACs maps each ENI's MAC address (lower case, colon separated, as
+	// IMDS lists them under network/interfaces/macs/) to its id, so that
+	// the ENI behind a real NIC can be found from the NIC's address.
+	// Empty when the identity came from elsewhere than IMDS.
+	MACs map[string]string `json:"macs,omitempty"`
+
+	// VIPENI is the ENI behind the resource's interface: the route target
+	// for lookup_type=NetworkInterfaceId. It is the NIC's own ENI when the
+	// VIP lives on a real NIC (as aws-vpc-move-ip finds it, by the NIC's
+	// MAC), else the primary ENI. It depends on the resource's interface,
+	// so it is worked out per action (resolveVIPENI) and never cached.
+	VIPENI string `json:"-"`
 }
 
 // Owns reports whether a route target (instance id and/or ENI id, either
@@ -151,6 +164,9 @@ type VIP interface {
 	Remove(ctx context.Context, a Address) error
 	// InterfaceExists reports whether the interface is present.
 	InterfaceExists(ctx context.Context, name string) (bool, error)
+	// HardwareAddr is the interface's MAC address, lower case and colon
+	// separated; "" for an interface without one (lo) or none at all.
+	HardwareAddr(ctx context.Context, name string) (string, error)
 }
 
 // ErrorKind classifies what an adapter's error means for the agent.
@@ -270,4 +286,9 @@ type Adapters interface {
 	Routes(ctx context.Context, cfg *Config, self Self, budget Budget) (Routes, error)
 	VIP() VIP
 	Observations(cfg *Config) Observations
+	// Host is this node's file system, read-only, rooted at "/": where
+	// validate-all and status read the configuration of the network tools
+	// that could remove the VIP (see netconfig.go). Tests give a
+	// fstest.MapFS.
+	Host() fs.FS
 }

@@ -38,7 +38,7 @@ func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 	if err := checkTables(cfg, self, tables); err != nil {
 		return err
 	}
-	if err := checkSourceDest(ctx, cfg, self, routes, true); err != nil {
+	if err := skipped(r.Log, checkSourceDest(ctx, cfg, self, routes, true)); err != nil {
 		return err
 	}
 	vip := a.adapters.VIP()

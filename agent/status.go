@@ -160,6 +160,10 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 		st.Monitor = resultOf(err)
 		return st
 	}
+	if self, err = a.resolveVIPENI(ctx, r.Log, cfg, self); err != nil {
+		st.Checks = append(st.Checks, check("interface "+cfg.Address.Interface+" is an ENI of this instance", err))
+	}
+	st.Warnings = append(st.Warnings, netconfigWarnings(a.adapters.Host(), cfg)...)
 	st.Instance = &self
 	// The tables are read as a monitor reads them (at most 3 requests), so
 	// that an outage shows at once. The calls after it (interfaces, DryRun
@@ -180,7 +184,7 @@ func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 			a.statusSourceDest(ctx, st, cfg, self, routes)
 			st.Checks = append(st.Checks, check(checkIAM, a.checkPermissions(ctx, r, cfg, self, routes, tables)))
 			if w, err := otherTables(ctx, cfg, self, routes); err == nil {
-				st.Warnings = w
+				st.Warnings = append(st.Warnings, w...)
 				st.Checks = append(st.Checks, CheckResult{Name: checkOthers, OK: len(w) == 0, Message: strings.Join(w, "; ")})
 			}
 		}
@@ -254,6 +258,9 @@ func (a *Agent) statusSourceDest(ctx context.Context, st *Status, cfg *Config, s
 }
 
 func check(name string, err error) CheckResult {
+	if _, ok := skipsOf(err); ok { // IAM denies what the check needs (checks.go)
+		return CheckResult{Name: name, OK: true, Skipped: true, Message: err.Error()}
+	}
 	c := CheckResult{Name: name, OK: err == nil, Code: int(ocf.CodeOf(err))}
 	if err != nil {
 		c.Message = err.Error()
@@ -305,6 +312,8 @@ func (st *Status) WriteText(w io.Writer) {
 		mark := "ok  "
 		if !c.OK {
 			mark = "FAIL"
+		} else if c.Skipped {
+			mark = "skip"
 		}
 		fmt.Fprintf(w, "  [%s] %s", mark, c.Name)
 		if c.Message != "" {

@@ -82,10 +82,23 @@ func TestValidate(t *testing.T) {
 		assert.Equal(t, 1, r)
 		assert.Equal(t, Target{ENI: nodeB.PrimaryENI}, routes.writes[0].Target, "never this node as target")
 	})
-	t.Run("missing route: no probe at all", func(t *testing.T) {
+	t.Run("missing route: CreateRoute probed with this node's target", func(t *testing.T) {
+		// A fresh install: start will create the route, so validate-all
+		// must know now that IAM allows it. Real EC2 honours DryRun.
 		routes := newFakeRoutes(table(rtb1, nil))
 		w := newWorld(t, nodeA, routes)
 		requireCode(t, ocf.Success, w.run("validate-all", nil))
+		c, r := probes(t, routes)
+		assert.Equal(t, 1, c)
+		assert.Zero(t, r)
+		assert.Equal(t, Target{ENI: nodeA.PrimaryENI}, routes.writes[0].Target)
+		assert.Empty(t, routes.realWrites())
+	})
+	t.Run("missing route, create_route=false: no probe (and 6)", func(t *testing.T) {
+		routes := newFakeRoutes(table(rtb1, nil))
+		w := newWorld(t, nodeA, routes)
+		w.params["create_route"] = "false"
+		requireCode(t, ocf.ErrConfigured, w.run("validate-all", nil))
 		assert.Empty(t, routes.writes)
 	})
 	t.Run("denied", func(t *testing.T) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 
 	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
@@ -12,11 +13,20 @@ import (
 // only show in a failover (6), the source/destination check (6), and with
 // DryRun that IAM allows each write start may make (4).
 //
+// Checks that need more than the vendor guides' policy (DescribeRouteTables,
+// ReplaceRoute) are skipped with one warning each where IAM denies them:
+// reading the source/destination check, and CreateRoute where the route
+// exists (start replaces it). What start needs (ReplaceRoute; CreateRoute
+// where the route is missing and create_route=true) still fails with 4.
+//
 // Some EC2 endpoints ignore DryRun and perform the call. So that even then
-// nothing changes, ReplaceRoute is probed with the route's current target
-// (a no-op if performed), CreateRoute only on the node the route names,
-// nothing at all where the route is missing, and the source/destination
-// check with its current value.
+// little changes, ReplaceRoute is probed with the route's current target
+// (a no-op if performed), CreateRoute where the route exists only on the
+// node the route names, and the source/destination check with its current
+// value. Where the route is missing, CreateRoute is probed with this
+// node's target: real EC2 honours DryRun, and a fresh install whose
+// policy lacks CreateRoute must fail here, not at its first start; an
+// endpoint that ignores DryRun (moto) creates the route there.
 func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error {
 	vip := a.adapters.VIP()
 	ok, err := vip.InterfaceExists(ctx, cfg.Address.Interface)
@@ -33,8 +43,11 @@ func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error
 	if err := checkTables(cfg, self, tables); err != nil {
 		return err
 	}
-	if err := checkSourceDest(ctx, cfg, self, routes, false); err != nil {
+	if err := skipped(r.Log, checkSourceDest(ctx, cfg, self, routes, false)); err != nil {
 		return err
+	}
+	for _, w := range netconfigWarnings(a.adapters.Host(), cfg) {
+		r.Log.Warnf("%s", w)
 	}
 	if warnings, err := otherTables(ctx, cfg, self, routes); err != nil {
 		r.Log.Warnf("cannot list the other route tables of %s: %v", self.VPCID, err)
@@ -43,17 +56,28 @@ func (a *Agent) Validate(ctx context.Context, r *ocf.Request, cfg *Config) error
 			r.Log.Warnf("%s", w)
 		}
 	}
-	return a.checkPermissions(ctx, r, cfg, self, routes, tables)
+	return skipped(r.Log, a.checkPermissions(ctx, r, cfg, self, routes, tables))
 }
 
+// checkPermissions probes with DryRun each write start may make. A denial
+// start would meet is returned as OCF_ERR_PERM; a denial start can live
+// with comes back as Skips, after every probe ran.
 func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Config, self Self, routes Routes, tables []Table) error {
+	var skips Skips
+	var noCreate []string // tables whose CreateRoute probe IAM denied
 	for _, t := range tables {
 		existing := routeFor(t, cfg.Destination)
 		probe := Write{Table: t.ID, Destination: cfg.Destination, DryRun: true}
 		if existing == nil {
-			// Any probe could create the route where an endpoint ignores
-			// DryRun (and ReplaceRoute would name this node): none is made.
-			r.Log.Infof("%s has no route for %s yet; its write permissions are not probed", t.ID, cfg.Destination)
+			if !cfg.CreateRoute {
+				continue // inspectTables reports it
+			}
+			// start will create it: a fresh install must learn here that
+			// its policy lacks CreateRoute.
+			probe.Create, probe.Target = true, cfg.Target(self)
+			if err := permitted(ctx, routes, probe, "CreateRoute"); err != nil {
+				return err
+			}
 			continue
 		}
 		probe.Target = Target{InstanceID: existing.InstanceID, ENI: existing.ENI}
@@ -70,25 +94,41 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 		// CreateRoute only from the node the route already names: performed
 		// by an endpoint that ignores DryRun, it rewrites the same route;
 		// from a standby it could take the route away from the active node.
+		// The route exists, so start replaces it and CreateRoute is only
+		// needed should it be deleted: a denial is a skipped check.
 		switch {
 		case !cfg.CreateRoute:
 		case !self.Owns(existing.InstanceID, existing.ENI):
-			r.Log.Infof("%s: CreateRoute permission not probed from a standby", t.ID)
+			r.Log.Debugf("%s: CreateRoute permission not probed from a standby", t.ID)
 		default:
 			probe.Create = true
-			if err := permitted(ctx, routes, probe, "CreateRoute"); err != nil {
+			err := permitted(ctx, routes, probe, "CreateRoute")
+			if KindOf(err) == KindDenied {
+				noCreate = append(noCreate, t.ID)
+			} else if err != nil {
 				return err
 			}
 		}
 	}
+	if len(noCreate) > 0 {
+		skips = append(skips, &Skip{Action: "CreateRoute",
+			What: "that start could create the route again in " + strings.Join(noCreate, ", ") + " should it be deleted"})
+	}
 	if cfg.SourceDest == metadata.SourceDestDisable && self.PrimaryENI != "" {
+		eni := self.vipENI()
 		on, err := sourceDestOn(ctx, self, routes)
-		if err != nil {
+		if s, ok := skipsOf(err); ok {
+			// start turns it off without reading it: probe exactly that.
+			skips, on = append(skips, s...), false
+		} else if err != nil {
 			return err
 		}
-		if err := routes.SetSourceDestCheck(ctx, self.PrimaryENI, on, true); err != nil && !harmless(err) {
-			return apiFailure(ctx, "ec2:ModifyNetworkInterfaceAttribute on "+self.PrimaryENI, err)
+		if err := routes.SetSourceDestCheck(ctx, eni, on, true); err != nil && !harmless(err) {
+			return apiFailure(ctx, "source/dest check of "+eni, err)
 		}
+	}
+	if len(skips) > 0 {
+		return skips
 	}
 	return nil
 }

@@ -114,6 +114,26 @@ func (e *Env) millis(name string) (d time.Duration, ok, overflow bool) {
 	return time.Duration(ms) * time.Millisecond, true, false
 }
 
+// CheckLevel is the monitor depth (OCF_CHECK_LEVEL), read as
+// ocf-shellfuncs reads it: Pacemaker passes an operation's OCF_CHECK_LEVEL
+// attribute as OCF_RESKEY_OCF_CHECK_LEVEL, which wins over a plain
+// OCF_CHECK_LEVEL; unset, empty or not a decimal number is 0. An agent
+// runs the deepest level it has that is not above it (ocf_check_level).
+func (e *Env) CheckLevel() int {
+	for _, k := range []string{"OCF_RESKEY_OCF_CHECK_LEVEL", "OCF_CHECK_LEVEL"} {
+		v := strings.TrimSpace(e.vars[k])
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
 // IsProbe reports whether a monitor is a probe: a one-off with interval 0
 // that Pacemaker runs to learn a resource's state (ocf_is_probe). A probe
 // must never change anything.

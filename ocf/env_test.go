@@ -153,3 +153,25 @@ func TestEnvDebug(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// OCF_CHECK_LEVEL as ocf-shellfuncs reads it: Pacemaker passes an
+// operation's OCF_CHECK_LEVEL attribute as OCF_RESKEY_OCF_CHECK_LEVEL,
+// which wins over a plain OCF_CHECK_LEVEL; unset or not a decimal is 0.
+func TestEnvCheckLevel(t *testing.T) {
+	cases := []struct {
+		env  []string
+		want int
+	}{
+		{nil, 0},
+		{[]string{"OCF_RESKEY_OCF_CHECK_LEVEL=10"}, 10},
+		{[]string{"OCF_CHECK_LEVEL=10"}, 10},
+		{[]string{"OCF_CHECK_LEVEL=0", "OCF_RESKEY_OCF_CHECK_LEVEL=20"}, 20},
+		{[]string{"OCF_CHECK_LEVEL=10", "OCF_RESKEY_OCF_CHECK_LEVEL="}, 10},
+		{[]string{"OCF_RESKEY_OCF_CHECK_LEVEL=deep"}, 0},
+		{[]string{"OCF_RESKEY_OCF_CHECK_LEVEL=-5"}, 0},
+		{[]string{"OCF_RESKEY_OCF_CHECK_LEVEL= 10 "}, 10},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, ocf.NewEnv(c.env).CheckLevel(), "%q", c.env)
+	}
+}

@@ -100,8 +100,9 @@ func CachePath(rscTmp, resource string) string {
 // node, not per resource: every resource of the node may share it.
 func TokenPath(rscTmp string) string { return filepath.Join(rscTmp, "routeha.imds-token") }
 
-// cacheVersion changes whenever the cached fields change meaning.
-const cacheVersion = 1
+// cacheVersion changes whenever the cached fields change meaning (2: the
+// ENIs' MAC addresses, to find the ENI behind a real NIC).
+const cacheVersion = 2
 
 type cached struct {
 	Version int        `json:"version"`
@@ -290,6 +291,10 @@ func (id *Identity) fetch(ctx context.Context) (agent.Self, error) {
 			return agent.Self{}, e.err
 		}
 		s.ENIs = append(s.ENIs, e.id)
+		if s.MACs == nil {
+			s.MACs = map[string]string{}
+		}
+		s.MACs[strings.ToLower(e.mac)] = e.id
 		// The ENI of the instance's own MAC is the primary one.
 		if e.mac == primaryMAC {
 			s.PrimaryENI = e.id

@@ -70,6 +70,8 @@ func TestSelfFromIMDSThenCache(t *testing.T) {
 	assert.Equal(t, "eni-0aaaaaaaaaaaaaaa1", s.PrimaryENI, "the ENI of the instance's own MAC")
 	assert.Equal(t, []string{"eni-0aaaaaaaaaaaaaaa1", "eni-0aaaaaaaaaaaaaaa2"}, s.ENIs, "device order")
 	assert.Equal(t, "vpc-01234567", s.VPCID)
+	assert.Equal(t, map[string]string{"02:00:00:00:00:01": "eni-0aaaaaaaaaaaaaaa1", "02:00:00:00:00:02": "eni-0aaaaaaaaaaaaaaa2"},
+		s.MACs, "each ENI by its MAC, to find the ENI behind a real NIC")
 
 	fi, err := os.Lstat(cache)
 	require.NoError(t, err)
@@ -83,11 +85,23 @@ func TestSelfFromIMDSThenCache(t *testing.T) {
 	assert.Equal(t, before, gets.Load())
 }
 
+// A cache written before the MACs were kept (version 1) is not used: it
+// cannot tell the ENI behind a real NIC.
+func TestCacheOfVersion1IsRefreshed(t *testing.T) {
+	srv, gets := imdsServer(t, twoENIs())
+	cache := filepath.Join(t.TempDir(), "routeha-vip.identity")
+	require.NoError(t, os.WriteFile(cache, []byte(`{"version":1,"self":{"instance_id":"i-0aaaaaaaaaaaaaaa1","primary_eni":"eni-0aaaaaaaaaaaaaaa1"}}`), 0o600))
+	s, err := New(imds.New(imds.Options{Endpoint: srv.URL}), cache, "").Self(context.Background())
+	require.NoError(t, err)
+	assert.NotZero(t, gets.Load(), "IMDS was not asked")
+	assert.Len(t, s.MACs, 2)
+}
+
 func TestCacheIsNotReadOrWrittenThroughSymlink(t *testing.T) {
 	srv, gets := imdsServer(t, twoENIs())
 	dir := t.TempDir()
 	target := filepath.Join(dir, "elsewhere")
-	require.NoError(t, os.WriteFile(target, []byte(`{"version":1,"self":{"instance_id":"i-0evil"}}`), 0o644))
+	require.NoError(t, os.WriteFile(target, []byte(`{"version":2,"self":{"instance_id":"i-0evil"}}`), 0o644))
 	cache := filepath.Join(dir, "routeha-vip.identity")
 	require.NoError(t, os.Symlink(target, cache))
 
@@ -105,7 +119,7 @@ func TestCacheRefreshedWhenAssetTagDiffers(t *testing.T) {
 	dir := t.TempDir()
 	cache := filepath.Join(dir, "routeha-vip.identity")
 	tag := filepath.Join(dir, "board_asset_tag")
-	require.NoError(t, os.WriteFile(cache, []byte(`{"version":1,"self":{"instance_id":"i-0old","primary_eni":"eni-0old"}}`), 0o600))
+	require.NoError(t, os.WriteFile(cache, []byte(`{"version":2,"self":{"instance_id":"i-0old","primary_eni":"eni-0old"}}`), 0o600))
 	require.NoError(t, os.WriteFile(tag, []byte("i-0aaaaaaaaaaaaaaa1\n"), 0o444))
 
 	s, err := New(imds.New(imds.Options{Endpoint: srv.URL}), cache, tag).Self(context.Background())

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -37,6 +38,21 @@ func notFound(err error) bool {
 func (v *VIP) InterfaceExists(_ context.Context, name string) (bool, error) {
 	ifi, err := interfaceByName(name)
 	return ifi != nil, err
+}
+
+// HardwareAddr returns the interface's MAC address ("" for lo, for an
+// interface without one, or for no interface at all).
+func (v *VIP) HardwareAddr(_ context.Context, name string) (string, error) {
+	ifi, err := interfaceByName(name)
+	if ifi == nil || err != nil {
+		return "", err
+	}
+	for _, b := range ifi.HardwareAddr {
+		if b != 0 {
+			return strings.ToLower(ifi.HardwareAddr.String()), nil
+		}
+	}
+	return "", nil
 }
 
 // Has reports whether the address is on the interface with the VIP's own

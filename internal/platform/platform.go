@@ -6,6 +6,8 @@ package platform
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"sync"
 	"time"
 
@@ -151,6 +153,9 @@ func sessionName(instanceID string) string { return "routeha-" + instanceID }
 
 // VIP returns the netlink adapter.
 func (p *Platform) VIP() agent.VIP { return netvip.New() }
+
+// Host returns the node's root file system, read-only.
+func (p *Platform) Host() fs.FS { return os.DirFS("/") }
 
 // attemptTimeout gives one HTTP attempt a quarter of what is left of the
 // action, between 1 and 10 seconds, leaving room for retries.

@@ -47,9 +47,10 @@ func TestRscTmpFilesPrivate(t *testing.T) {
 
 // forgedIdentity is a valid identity cache claiming node b's identity.
 func forgedIdentity(t *testing.T) []byte {
-	b, err := json.Marshal(map[string]any{"version": 1, "self": map[string]any{
+	b, err := json.Marshal(map[string]any{"version": 2, "self": map[string]any{
 		"instance_id": ec2emu.FixtureInstanceB, "region": ec2emu.DefaultRegion, "availability_zone": ec2emu.FixtureAZB,
 		"primary_eni": ec2emu.FixtureENIB, "enis": []string{ec2emu.FixtureENIB}, "vpc_id": ec2emu.FixtureVPC,
+		"macs": map[string]string{ec2emu.FixtureMACB: ec2emu.FixtureENIB},
 	}})
 	require.NoError(t, err)
 	return b
