@@ -24,6 +24,9 @@ type AdminFaults struct {
 type AdminIAM struct {
 	Denies  []Deny `json:"denies"`
 	RoleArn string `json:"roleArn,omitempty"`
+	// Policies gives principals allow-only policies (see SetPolicy);
+	// the ones not named keep theirs.
+	Policies map[string][]string `json:"policies,omitempty"`
 }
 
 // serveAdmin serves the JSON admin API:
@@ -116,6 +119,9 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			e.Deny(d)
 		}
 		e.SetRoleMode(ai.RoleArn)
+		for p, acts := range ai.Policies {
+			e.SetPolicy(p, acts)
+		}
 		reply(ai)
 	default:
 		http.NotFound(w, r)

@@ -35,7 +35,8 @@ type Emulator struct {
 	log      []LogEntry
 	counts   map[string]int
 	denies   []Deny
-	roleArn  string // role mode when non-empty
+	policies map[string][]string // principal -> the only actions its identity-based policy allows
+	roleArn  string              // role mode when non-empty
 	issued   map[string]issuedKey
 	onChange func(*State)
 	skew     atomic.Int64 // ns the emulator's clock runs ahead of this machine's
@@ -232,6 +233,33 @@ func (e *Emulator) Deny(d Deny) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.denies = append(e.denies, d)
+}
+
+// SetPolicy gives principal (an access key id, or "*" for every principal
+// without a policy of its own) an identity-based policy that allows only
+// the given actions ("ec2:DescribeRouteTables" or "DescribeRouteTables";
+// "sts:AssumeRole" likewise): every other call is refused with
+// UnauthorizedOperation, as IAM refuses what no
+// policy allows. nil actions removes the policy: everything is allowed
+// again (deny rules still apply).
+func (e *Emulator) SetPolicy(principal string, actions []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.policies == nil {
+		e.policies = map[string][]string{}
+	}
+	if actions == nil {
+		delete(e.policies, principal)
+		return
+	}
+	allowed := make([]string, len(actions))
+	for i, a := range actions {
+		_, allowed[i], _ = strings.Cut(a, ":")
+		if allowed[i] == "" {
+			allowed[i] = a
+		}
+	}
+	e.policies[principal] = allowed
 }
 
 // ClearDenies removes every deny rule.
@@ -538,6 +566,13 @@ func (e *Emulator) authorize(req *request, tables []string) *apiError {
 		if d.RouteTableID != "" && !contains(tables, d.RouteTableID) {
 			continue
 		}
+		return e.unauthorized(req, tables)
+	}
+	policy, ok := e.policies[req.principal]
+	if !ok {
+		policy, ok = e.policies["*"]
+	}
+	if ok && !contains(policy, req.action) {
 		return e.unauthorized(req, tables)
 	}
 	if e.roleArn != "" && isRouteWrite(req.action) {

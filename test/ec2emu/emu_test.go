@@ -784,3 +784,33 @@ func TestIgnoreTableIDsAndSlowAnswer(t *testing.T) {
 	// The request is logged once the emulator sees the client gone.
 	require.Eventually(t, func() bool { return f.emu.MaxInFlight("ReplaceRoute") == 1 }, 5*time.Second, 10*time.Millisecond)
 }
+
+// An allow-only policy (the vendor guides' DescribeRouteTables and
+// ReplaceRoute): every other action is refused, DryRun or not, for that
+// principal only; "*" covers principals without their own.
+func TestAllowOnlyPolicy(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.emu.SetPolicy("AKIANODEA", []string{"ec2:DescribeRouteTables", "ec2:ReplaceRoute"})
+	a, b := f.client("AKIANODEA"), f.client("AKIANODEB")
+	_, err := a.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	assert.NoError(t, err)
+	_, err = a.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{DryRun: aws.Bool(true), RouteTableId: aws.String(ec2emu.FixtureRouteTable1),
+		DestinationCidrBlock: aws.String("172.16.0.0/12"), NetworkInterfaceId: aws.String(ec2emu.FixtureENIB)})
+	assert.Equal(t, "DryRunOperation", apiCode(t, err))
+	_, err = a.CreateRoute(ctx, &ec2.CreateRouteInput{DryRun: aws.Bool(true), RouteTableId: aws.String(ec2emu.FixtureRouteTable1),
+		DestinationCidrBlock: aws.String(vip), NetworkInterfaceId: aws.String(ec2emu.FixtureENIA)})
+	assert.Equal(t, "UnauthorizedOperation", apiCode(t, err))
+	_, err = a.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
+	assert.Equal(t, "UnauthorizedOperation", apiCode(t, err))
+	_, err = b.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
+	assert.NoError(t, err, "another principal keeps its permissions")
+
+	f.emu.SetPolicy("*", []string{"DescribeRouteTables"})
+	_, err = b.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
+	assert.Equal(t, "UnauthorizedOperation", apiCode(t, err))
+	f.emu.SetPolicy("*", nil)
+	f.emu.SetPolicy("AKIANODEA", nil)
+	_, err = a.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
+	assert.NoError(t, err)
+}

@@ -126,30 +126,26 @@ func newSite(t *testing.T) *site {
 		require.NoError(t, w.Emu.SetRoute(tb, vipCIDR, ec2emu.FixtureENIB))
 	}
 	w.Emu.SetRoleMode(roleArn)
+	return siteOn(t, w, "a", nil)
+}
 
-	n := w.Node("a")
+// siteOn prepares node name of w as the package comment says: eth0 with
+// the node's MAC, IMDS at its well-known address (imds, or the node's own
+// when nil), [profile cluster].
+func siteOn(t *testing.T, w *harness.World, name string, imds http.Handler) *site {
+	t.Helper()
+	n := w.Node(name)
+	if imds == nil {
+		imds = n.IMDS
+	}
 	ns := n.NS.Name
-	// eth0: a dummy link where the kernel has the dummy driver, else one end
-	// of a veth pair whose other end stays in the same namespace.
-	if out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "dummy").CombinedOutput(); err != nil {
-		t.Logf("no dummy link (%s); eth0 is a veth inside the namespace", strings.TrimSpace(string(out)))
-		out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer").CombinedOutput()
-		require.NoError(t, err, "ip link add eth0 type veth: %s", out)
-		out, err = exec.Command("ip", "-n", ns, "link", "set", "eth0-peer", "up").CombinedOutput()
-		require.NoError(t, err, "ip link set eth0-peer up: %s", out)
-	}
-	for _, args := range [][]string{
-		{"link", "set", "eth0", "address", n.MAC},
-		{"link", "set", "eth0", "up"},
-		{"addr", "add", imdsAddr + "/32", "dev", "lo"},
-	} {
-		out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
-		require.NoError(t, err, "ip -n %s %s: %s", ns, strings.Join(args, " "), out)
-	}
+	addNIC(t, ns, "eth0", n.MAC)
+	out, err := exec.Command("ip", "-n", ns, "addr", "add", imdsAddr+"/32", "dev", "lo").CombinedOutput()
+	require.NoError(t, err, "ip -n %s addr add %s/32 dev lo: %s", ns, imdsAddr, out)
 	// The node's IMDS at the well-known address, inside the namespace only.
 	ln, err := n.NS.Listen("tcp", imdsAddr+":80")
 	require.NoError(t, err)
-	srv := &http.Server{Handler: n.IMDS, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: imds, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
@@ -176,6 +172,27 @@ func newSite(t *testing.T) *site {
 		"AWS_ENDPOINT_URL_EC2=" + n.EC2URL,
 		"AWS_ENDPOINT_URL_STS=" + n.EC2URL,
 	}}
+}
+
+// addNIC makes a NIC with the given MAC inside namespace ns: a dummy link
+// where the kernel has the dummy driver, else one end of a veth pair whose
+// other end stays in the same namespace.
+func addNIC(t *testing.T, ns, name, mac string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "-n", ns, "link", "add", name, "type", "dummy").CombinedOutput(); err != nil {
+		t.Logf("no dummy link (%s); %s is a veth inside the namespace", strings.TrimSpace(string(out)), name)
+		out, err := exec.Command("ip", "-n", ns, "link", "add", name, "type", "veth", "peer", "name", name+"-peer").CombinedOutput()
+		require.NoError(t, err, "ip link add %s type veth: %s", name, out)
+		out, err = exec.Command("ip", "-n", ns, "link", "set", name+"-peer", "up").CombinedOutput()
+		require.NoError(t, err, "ip link set %s-peer up: %s", name, out)
+	}
+	for _, args := range [][]string{
+		{"link", "set", name, "address", mac},
+		{"link", "set", name, "up"},
+	} {
+		out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
+		require.NoError(t, err, "ip -n %s %s: %s", ns, strings.Join(args, " "), out)
+	}
 }
 
 // result is one agent action's outcome.
