@@ -16,7 +16,17 @@ import (
 // as they were, also on moto, which PERFORMS route writes sent with DryRun.
 // Beyond the effect, the requests themselves are checked: a permission probe
 // is ReplaceRoute with the route's current target only (a no-op even when
-// executed), never names this node, and the standby never sends CreateRoute.
+// executed), never names this node, and the standby never sends CreateRoute
+// where a route exists.
+//
+// The one documented exception (doc/moto.md): where a table lacks the
+// route, validate-all probes CreateRoute with DryRun and this node's
+// target, so that a fresh install whose IAM policy lacks CreateRoute fails
+// in validate-all rather than at its first start (issue 19). Real EC2 and
+// our emulator answer DryRunOperation and change nothing; moto performs
+// the write, so on moto, and only there, that table gains the route to the
+// standby. The check is not weakened for moto's sake; the test pins what
+// moto does instead.
 func TestStandbyChangesNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *moto.World) {
 		ctx := ctxT(t)
@@ -65,9 +75,28 @@ func TestStandbyChangesNothing(t *testing.T) {
 				p := w.Agent("b").Run(ctx, "monitor", params)
 				assert.Equal(t, 7, p.Code, "probe on the standby: %s", show(p))
 
-				after, err := w.Snapshot(ctx)
-				require.NoError(t, err)
-				assert.Equal(t, before, after, "validate-all and a probe on the standby changed %s", w.Backend)
+				// The tables that lacked the route: CreateRoute is probed there.
+				fresh := map[string]bool{}
+				for i, table := range []string{t1, t2} {
+					fresh[table] = tc.routes[i] == "" && tc.params["create_route"] != "false"
+				}
+				if w.Backend == "moto" && (fresh[t1] || fresh[t2]) {
+					// moto performs the DryRun CreateRoute: the exception.
+					for _, table := range []string{t1, t2} {
+						rv, ok, err := w.Route(ctx, table, vipCIDR)
+						require.NoError(t, err)
+						if fresh[table] {
+							assert.True(t, ok && (self[rv.ENI] || self[rv.InstanceID]),
+								"moto performed the DryRun CreateRoute in %s: it should now route to the standby (%+v)", table, rv)
+						} else {
+							assert.Equal(t, current[table], rv, "validate-all and a probe on the standby changed %s's route in moto", table)
+						}
+					}
+				} else {
+					after, err := w.Snapshot(ctx)
+					require.NoError(t, err)
+					assert.Equal(t, before, after, "validate-all and a probe on the standby changed %s", w.Backend)
+				}
 
 				calls := w.Rec["b"].Calls()
 				for _, c := range writes(calls) {
@@ -79,10 +108,15 @@ func TestStandbyChangesNothing(t *testing.T) {
 						assert.Equal(t, "false", c.Params.Get("SourceDestCheck.Value"), "a Source/Dest check probe must set the current value:%s", desc)
 						continue
 					}
+					if c.Action == "CreateRoute" && fresh[c.Params.Get("RouteTableId")] {
+						// The fresh-install probe: DryRun, this node's target.
+						assert.True(t, self[c.Target()], "a CreateRoute probe names this node:%s", desc)
+						continue
+					}
 					// moto performs CreateRoute with DryRun, and with a
 					// NetworkInterfaceId it overwrites an existing route
 					// instead of answering RouteAlreadyExists.
-					assert.NotEqual(t, "CreateRoute", c.Action, "the standby sent CreateRoute:%s", desc)
+					assert.NotEqual(t, "CreateRoute", c.Action, "the standby sent CreateRoute where a route exists:%s", desc)
 					assert.False(t, self[c.Target()], "the standby sent a route write naming itself as target:%s", desc)
 					if c.Action == "ReplaceRoute" {
 						// Current: either field of the route as described
