@@ -62,7 +62,17 @@ func (a *Agent) ManPage(provider, date string) []byte {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString(".fi\n.SH EXAMPLE CRM SHELL\n.nf\n")
+	b.WriteString(".fi\n")
+	for _, sec := range a.Sections {
+		fmt.Fprintf(&b, ".SH %s\n", strings.ToUpper(sec.Title))
+		if sec.Intro != "" {
+			fmt.Fprintf(&b, "%s\n", roff(sec.Intro))
+		}
+		for _, it := range sec.Items {
+			fmt.Fprintf(&b, ".TP\n\\fB%s\\fR %s\n%s\n", roff(it.Term), roff(it.Label), roff(it.Text))
+		}
+	}
+	b.WriteString(".SH EXAMPLE CRM SHELL\n.nf\n")
 	fmt.Fprintf(&b, "primitive vip ocf:%s:%s \\\\\n  params ip=192.0.2.10 routing_table=rtb-0123456789abcdef0 \\\\\n  op monitor interval=10s timeout=30s\n", provider, a.Name)
 	b.WriteString(".fi\n.SH EXAMPLE PCS\n.nf\n")
 	fmt.Fprintf(&b, "pcs resource create vip ocf:%s:%s ip=192.0.2.10 routing_table=rtb-0123456789abcdef0 \\\\\n  op monitor interval=10s timeout=30s\n", provider, a.Name)

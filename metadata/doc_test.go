@@ -72,3 +72,25 @@ func TestManPageEscapesRoff(t *testing.T) {
 	assert.Contains(t, page, `\&.dangerous`)
 	assert.Contains(t, page, `back\eslash`)
 }
+
+// The man page says what an operator needs beyond the parameters: every
+// exit code, the IAM actions, and the warnings of the production advice.
+func TestManPageExitCodesIAMWarnings(t *testing.T) {
+	page := string(metadata.Routeha("1.2.3").ManPage("suzlab", ""))
+	for _, sec := range []string{".SH EXIT CODES", ".SH IAM", ".SH WARNINGS"} {
+		assert.Contains(t, page, sec)
+	}
+	for _, code := range []string{"0", "1", "2", "3", "4", "5", "6", "7", "190"} {
+		assert.Contains(t, page, ".TP\n\\fB"+code+"\\fR ", "exit code %s", code)
+	}
+	for _, s := range []string{
+		`ec2:DescribeRouteTables`, `ec2:ReplaceRoute`, `ec2:CreateRoute`, `ec2:DescribeNetworkInterfaces`,
+		`ec2:ModifyNetworkInterfaceAttribute`, `ec2:StopInstances`, `ec2:StartInstances`,
+		`pcmk_reboot_action=off`, `pcmk_delay_max`,
+		`crm_resource \-\-force\-start`, `pcs resource debug\-start`, `ocf\-tester`,
+		`CLOUD_NETCONFIG_MANAGE`, `nm\-cloud\-setup`, `ifcfg\-lo:0`, `OCF_CHECK_LEVEL=10`,
+		`token: 30000`, `failure\-timeout`,
+	} {
+		assert.Contains(t, page, s)
+	}
+}

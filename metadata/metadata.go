@@ -70,6 +70,22 @@ type Agent struct {
 	Longdesc  string
 	Params    []Param
 	Actions   []Action
+	// Sections are the man page's sections after the actions (exit codes,
+	// IAM, warnings); the meta-data XML does not carry them.
+	Sections []Section
+}
+
+// Section is one man page section: an introduction and tagged items.
+type Section struct {
+	Title string
+	Intro string
+	Items []Item
+}
+
+// Item is one tagged paragraph of a Section: Term in bold, then Label, on
+// the tag line; Text below.
+type Item struct {
+	Term, Label, Text string
 }
 
 // Param returns the named parameter and whether it exists.

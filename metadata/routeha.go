@@ -56,8 +56,46 @@ func Routeha(version string) *Agent {
 			"both the IP and every table with one DescribeRouteTables request; stop removes the IP and " +
 			"needs no AWS API. Parameter names follow ocf:heartbeat:aws-vpc-move-ip, so a configuration " +
 			"written for it works by changing the agent name.",
-		Params:  routehaParams(),
-		Actions: routehaActions(),
+		Params:   routehaParams(),
+		Actions:  routehaActions(),
+		Sections: routehaSections(),
+	}
+}
+
+// routehaSections are the man page's sections beyond the parameters: what
+// each exit code means here, the IAM actions, and the production warnings
+// (doc/pacemaker.md, "Production advice", says more).
+func routehaSections() []Section {
+	return []Section{
+		{Title: "Exit codes", Intro: "OCF 1.1 codes; every failure prints ocf-exit-reason: with one sentence on stderr.",
+			Items: []Item{
+				{"0", "OCF_SUCCESS", "Done; monitor: the VIP is on the interface and every table routes it here."},
+				{"1", "OCF_ERR_GENERIC", "A failure Pacemaker should recover from: the tables disagree, a write failed, the OCF_CHECK_LEVEL=10 monitor found the target ENI attached elsewhere or its source/dest check on."},
+				{"2", "OCF_ERR_ARGS", "Bad arguments to routeha status."},
+				{"3", "OCF_ERR_UNIMPLEMENTED", "An unknown action."},
+				{"4", "OCF_ERR_PERM", "IAM denies a call the action needs (ReplaceRoute; CreateRoute where a route is missing; ModifyNetworkInterfaceAttribute with source_dest_check=disable); the reason names it. Checks that need more than the minimal policy are skipped with a warning instead."},
+				{"5", "OCF_ERR_INSTALLED", "This node cannot run the resource: the interface does not exist."},
+				{"6", "OCF_ERR_CONFIGURED", "A parameter or the AWS setup is wrong: bad value, unknown table, a table in another VPC, the ip inside the VPC, a missing route with create_route=false, the source/dest check on with source_dest_check=verify, an interface that is no ENI of this instance."},
+				{"7", "OCF_NOT_RUNNING", "monitor: the VIP is not on the interface, or it is and no table routes it here."},
+				{"190", "OCF_DEGRADED", "monitor: the VIP is here but the tables could not be read (API down, throttled, IAM, credentials); Pacemaker takes no action."},
+			}},
+		{Title: "IAM", Intro: "The minimal policy is the vendor guides' one: ec2:DescribeRouteTables and ec2:ReplaceRoute (on the route tables). Optional actions:",
+			Items: []Item{
+				{"ec2:CreateRoute", "", "Creates a route that does not exist yet (create_route=true); without it a missing route fails validate-all and start with 4; where the route exists the probe is skipped with a warning."},
+				{"ec2:DescribeNetworkInterfaces", "", "Checks the source/dest check of the target ENI (source_dest_check=verify) and, at OCF_CHECK_LEVEL=10, its attachment; without it the checks are skipped with a warning."},
+				{"ec2:ModifyNetworkInterfaceAttribute", "", "Needed with source_dest_check=disable only."},
+				{"ec2:DescribeInstances", "", "The identity where IMDS is disabled (with region set)."},
+				{"sts:AssumeRole", "", "routing_table_role only."},
+				{"fence_aws", "", "The fence agent needs ec2:DescribeInstances, ec2:StopInstances and ec2:StartInstances; set pcmk_delay_max and pcmk_reboot_action=off on it, as AWS advises."},
+			}},
+		{Title: "Warnings",
+			Items: []Item{
+				{"Manual starts", "", "ocf-tester, crm_resource --force-start and pcs resource debug-start run the real start: on a live cluster they move the route to the node they run on. Use crm_resource --validate or routeha status, which change nothing."},
+				{"A real NIC", "", "With interface=eth0, cloud-netconfig (SLES: set CLOUD_NETCONFIG_MANAGE='no' in ifcfg-eth0) and nm-cloud-setup (RHEL: disable nm-cloud-setup.timer and nm-cloud-setup.service) remove the VIP; validate-all and status warn when their files say they would."},
+				{"Static addresses", "", "Remove a static ifcfg-lo:0 holding the VIP left from a hand-made setup: the network scripts put it back after stop."},
+				{"Deep monitor", "", "op monitor interval=300s OCF_CHECK_LEVEL=10 also asks EC2 whether the target ENI is attached here with its source/dest check off."},
+				{"Timing", "", "On AWS the guides set corosync token: 30000 and consensus: 36000, op start/stop timeout=180s, monitor interval=60s timeout=60s; set failure-timeout so that a node that failed once becomes eligible again."},
+			}},
 	}
 }
 
@@ -121,8 +159,11 @@ func routehaParams() []Param {
 		{
 			Name:      ParamInterface,
 			Shortdesc: "Interface that holds the IP",
-			Longdesc:  "The network interface the virtual IP is added to. lo keeps it off the wire, as the Routing-Based HA pattern wants.",
-			Type:      String, Default: "lo",
+			Longdesc: "The network interface the virtual IP is added to. lo keeps it off the wire, " +
+				"as the Routing-Based HA pattern wants, and the route targets the primary ENI. On a real " +
+				"NIC (the vendor guides use eth0) the route targets the ENI whose MAC that NIC has, as " +
+				"aws-vpc-move-ip does; then make sure cloud-netconfig or nm-cloud-setup leave the VIP alone.",
+			Type: String, Default: "lo",
 			Check: func(v string) error {
 				if !isIfname(v) {
 					return errors.New("is not a network interface name (1 to 15 of A-Z a-z 0-9 _ . -)")
@@ -145,9 +186,10 @@ func routehaParams() []Param {
 		{
 			Name:      ParamLookupType,
 			Shortdesc: "Route target kind",
-			Longdesc: "What the route points at: NetworkInterfaceId (this instance's primary ENI, " +
-				"which survives instance-type changes) or InstanceId. monitor accepts either as " +
-				"pointing here.",
+			Longdesc: "What the route points at: NetworkInterfaceId (the ENI behind interface: " +
+				"the primary ENI for lo, the NIC's own ENI for a real NIC) or InstanceId. EC2 " +
+				"refuses an instance with several ENIs as a target, so there InstanceId targets " +
+				"that ENI too, and says so. monitor accepts either as pointing here.",
 			Type: String, Default: LookupENI,
 			Choices: []string{LookupENI, LookupInstance},
 		},
