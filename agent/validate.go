@@ -72,6 +72,7 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 			if !cfg.CreateRoute {
 				continue // inspectTables reports it
 			}
+			r.Log.Infof("%s has no route for %s yet: ReplaceRoute not probed, CreateRoute probed with DryRun", t.ID, cfg.Destination)
 			// start will create it: a fresh install must learn here that
 			// its policy lacks CreateRoute.
 			probe.Create, probe.Target = true, cfg.Target(self)
@@ -99,7 +100,7 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 		switch {
 		case !cfg.CreateRoute:
 		case !self.Owns(existing.InstanceID, existing.ENI):
-			r.Log.Debugf("%s: CreateRoute permission not probed from a standby", t.ID)
+			r.Log.Infof("%s: CreateRoute permission not probed from a standby", t.ID)
 		default:
 			probe.Create = true
 			err := permitted(ctx, routes, probe, "CreateRoute")
