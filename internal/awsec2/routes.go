@@ -23,11 +23,32 @@ import (
 // Routes implements agent.Routes over the EC2 API.
 type Routes struct {
 	api *Client
+	// instance, when set, is the client for the calls about this
+	// instance's own network interfaces: with routing_table_role the route
+	// tables belong to the VPC owner's account, but the ENIs belong to
+	// this instance's account, which the role need not see.
+	instance *Client
 }
 
 // NewRoutes returns the adapter over an EC2 client; its errors say what
 // the client's retries saw (Options.Attempts).
 func NewRoutes(api *Client) *Routes { return &Routes{api: api} }
+
+// WithInstanceClient makes the network interface calls (Interfaces,
+// SetSourceDestCheck) go through own, the instance's own credentials,
+// while the route table calls keep the adapter's client.
+func (r *Routes) WithInstanceClient(own *Client) *Routes {
+	r.instance = own
+	return r
+}
+
+// interfaceAPI is the client for the calls about this instance's ENIs.
+func (r *Routes) interfaceAPI() *Client {
+	if r.instance != nil {
+		return r.instance
+	}
+	return r.api
+}
 
 var _ agent.Routes = (*Routes)(nil)
 
@@ -199,9 +220,10 @@ func (r *Routes) VPCTables(ctx context.Context, vpcID string) ([]agent.Table, er
 
 // Interfaces describes network interfaces.
 func (r *Routes) Interfaces(ctx context.Context, ids []string) ([]agent.Interface, error) {
-	out, err := r.api.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
+	api := r.interfaceAPI()
+	out, err := api.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: ids})
 	if err != nil {
-		return nil, r.fail("DescribeNetworkInterfaces", err)
+		return nil, fail(api.attempts, "DescribeNetworkInterfaces", err)
 	}
 	ifs := make([]agent.Interface, 0, len(out.NetworkInterfaces))
 	for _, n := range out.NetworkInterfaces {
@@ -222,12 +244,13 @@ func (r *Routes) SetSourceDestCheck(ctx context.Context, eni string, enabled, dr
 	if dryRun {
 		in.DryRun = aws.Bool(true)
 	}
-	_, err := r.api.ec2.ModifyNetworkInterfaceAttribute(ctx, in)
+	api := r.interfaceAPI()
+	_, err := api.ec2.ModifyNetworkInterfaceAttribute(ctx, in)
 	if dryRun && isDryRunOK(err) {
 		return nil
 	}
 	if err != nil {
-		return r.fail("ModifyNetworkInterfaceAttribute", err)
+		return fail(api.attempts, "ModifyNetworkInterfaceAttribute", err)
 	}
 	return nil
 }

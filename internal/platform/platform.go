@@ -132,19 +132,33 @@ func (p *Platform) Routes(ctx context.Context, cfg *agent.Config, self agent.Sel
 	if err != nil {
 		return nil, err
 	}
-	client, err := awsec2.NewClient(ctx, c, awsec2.Options{
-		Region:      self.Region,
-		Endpoint:    cfg.Endpoint,
-		Role:        cfg.Role,
-		SessionName: sessionName(self.InstanceID),
-		Attempts:    &awsec2.Attempts{},
-		Requests:    budget.Requests,
-		MaxBackoff:  budget.MaxBackoff,
-	})
+	options := func(role string) awsec2.Options {
+		return awsec2.Options{
+			Region:      self.Region,
+			Endpoint:    cfg.Endpoint,
+			Role:        role,
+			SessionName: sessionName(self.InstanceID),
+			Attempts:    &awsec2.Attempts{},
+			Requests:    budget.Requests,
+			MaxBackoff:  budget.MaxBackoff,
+		}
+	}
+	client, err := awsec2.NewClient(ctx, c, options(cfg.Role))
 	if err != nil {
 		return nil, err
 	}
-	return awsec2.NewRoutes(client), nil
+	routes := awsec2.NewRoutes(client)
+	if cfg.Role == "" {
+		return routes, nil
+	}
+	// routing_table_role is for the route tables' account (a shared VPC);
+	// this instance's ENIs belong to its own account, as in Identity's
+	// fallback: those calls keep the instance's own credentials.
+	own, err := awsec2.NewClient(ctx, c, options(""))
+	if err != nil {
+		return nil, err
+	}
+	return routes.WithInstanceClient(own), nil
 }
 
 // sessionName names the STS sessions of this instance (CloudTrail shows

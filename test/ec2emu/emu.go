@@ -235,7 +235,8 @@ func (e *Emulator) Deny(d Deny) {
 	e.denies = append(e.denies, d)
 }
 
-// SetPolicy gives principal (an access key id, or "*" for every principal
+// SetPolicy gives principal (an access key id, a role ARN for the
+// credentials AssumeRole issued for it, or "*" for every principal
 // without a policy of its own) an identity-based policy that allows only
 // the given actions ("ec2:DescribeRouteTables" or "DescribeRouteTables";
 // "sts:AssumeRole" likewise): every other call is refused with
@@ -569,6 +570,10 @@ func (e *Emulator) authorize(req *request, tables []string) *apiError {
 		return e.unauthorized(req, tables)
 	}
 	policy, ok := e.policies[req.principal]
+	if k, issued := e.issued[req.principal]; !ok && issued {
+		// Credentials AssumeRole issued act under the role's policy.
+		policy, ok = e.policies[k.RoleArn]
+	}
 	if !ok {
 		policy, ok = e.policies["*"]
 	}
