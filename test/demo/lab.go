@@ -67,6 +67,9 @@ type Options struct {
 	// corosync's own 1.2 × token); the vendor guides for AWS use 30s
 	// and 36s.
 	Token, Consensus time.Duration
+	// OutageFor is how long scenarios 7 and 8 keep the API down; default
+	// DefaultOutageFor. The test shortens it: the claims are the same.
+	OutageFor time.Duration
 	// StateFile, when set, gets one line per network namespace created
 	// ("netns NAME"), so that a wrapper can remove them if this process
 	// is killed before Close.
@@ -153,6 +156,9 @@ func New(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if opts.Token == 0 {
 		opts.Token = time.Second
+	}
+	if opts.OutageFor == 0 {
+		opts.OutageFor = DefaultOutageFor
 	}
 	if _, err := os.Stat(opts.Agent); err != nil {
 		return nil, fmt.Errorf("routeha binary: %w", err)

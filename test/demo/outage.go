@@ -18,9 +18,9 @@ import (
 // scenario checks its claims and returns an error naming every claim that
 // did not hold, so `make demo` and the test fail on them alike.
 
-// OutageFor is how long scenarios 7-9 keep the API down: 30 monitors at
-// the demo's 2 s interval.
-const OutageFor = 60 * time.Second
+// DefaultOutageFor is how long scenarios 7 and 8 keep the API down unless
+// Options.OutageFor says otherwise: 30 monitors at the demo's 2 s interval.
+const DefaultOutageFor = 60 * time.Second
 
 // Outage is what a scenario with the API down on a healthy cluster saw.
 type Outage struct {
@@ -338,14 +338,14 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	return []*Result{r}, l.Cleanup(ctx)
 }
 
-// ScenarioAPIDown answers every EC2 request 503 for OutageFor.
+// ScenarioAPIDown answers every EC2 request 503 for Options.OutageFor.
 func (l *Lab) ScenarioAPIDown(ctx context.Context) ([]*Result, error) {
-	return l.outage(ctx, "7", "EC2 API down (503)", api503(), OutageFor, nil)
+	return l.outage(ctx, "7", "EC2 API down (503)", api503(), l.opts.OutageFor, nil)
 }
 
-// ScenarioIAMDenied denies ec2:DescribeRouteTables for OutageFor.
+// ScenarioIAMDenied denies ec2:DescribeRouteTables for Options.OutageFor.
 func (l *Lab) ScenarioIAMDenied(ctx context.Context) ([]*Result, error) {
-	return l.outage(ctx, "8", "IAM denies DescribeRouteTables", iamDeny(), OutageFor, nil)
+	return l.outage(ctx, "8", "IAM denies DescribeRouteTables", iamDeny(), l.opts.OutageFor, nil)
 }
 
 // ScenarioStaticRefresh is the post's layout: the VIP statically on lo:0

@@ -1,6 +1,7 @@
 package pacemaker_test
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -134,8 +135,19 @@ func TestClusterRunsRouteha(t *testing.T) {
 	assert.False(t, has, "VIP still on lo after Pacemaker stopped the resource")
 
 	// A cleanup forgets the failure; the start moves the routes back.
-	run("crm", "resource", "cleanup", "vip")
-	_, err = n.WaitStarted(ctx, "vip", "node1")
+	// Pacemaker 2.1 may ignore a cleanup that arrives while the stop's
+	// transition is still being recorded (the fail-count stays, seen once
+	// in make test): ask again, a bounded number of times.
+	for try := 1; ; try++ {
+		run("crm", "resource", "cleanup", "vip")
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		_, err = n.WaitStarted(wctx, "vip", "node1")
+		cancel()
+		if err == nil || try == 3 {
+			break
+		}
+		t.Logf("cleanup %d did not restart vip: %v", try, err)
+	}
 	require.NoError(t, err)
 	st, err = n.WaitFor(ctx, "failures cleared", func(s *cluster.Status) bool { return len(s.Failures) == 0 })
 	require.NoError(t, err)
