@@ -70,7 +70,7 @@ test: deps build man
 	bash test/run-tests.sh
 
 unit:
-	$(GO) test -count=1 ./ocf/... ./metadata/... ./agent/... ./internal/...
+	$(GO) test -count=1 ./ocf/... ./agent/... ./internal/...
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -111,6 +111,6 @@ demo: deps build
 bench: deps build
 	bash test/bench/bench.sh
 
-# Regenerate the README's parameter table from metadata/.
+# Regenerate the README's parameter table from agent/params.go.
 docs:
 	$(GO) test -run TestREADMEParameterTable -update .

@@ -2,48 +2,51 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
 // Provider is the OCF provider routeha is installed under.
 const Provider = "suzlab"
 
-// Agent is routeha: its meta-data and the adapters it acts through.
+// Agent is routeha: the adapters it acts through.
 type Agent struct {
-	meta     *metadata.Agent
+	version  string
 	adapters Adapters
-	// confirmPause is how long a monitor waits before reading a failing
-	// answer again (confirmPause; shorter in unit tests).
-	confirmPause time.Duration
-	redactor     *redactor
+	timing   timing
+	redactor *redactor
 }
 
 // New returns routeha over the given adapters.
 func New(version string, adapters Adapters) *Agent {
-	return &Agent{meta: metadata.Routeha(version), adapters: adapters, confirmPause: confirmPause, redactor: newRedactor()}
+	return &Agent{version: version, adapters: adapters, timing: defaultTiming(), redactor: newRedactor()}
 }
 
-// Definition declares routeha to the ocf package: the meta-data and one
-// handler per action, the shape of resource-agents' ocf.py Agent.
+// Definition is routeha's one declaration: its parameters (params.go), its
+// actions, each with its handler, default timeout and interval, and the
+// man page's prose (manpage.go). ocf.Run dispatches from it, and the
+// meta-data, the man page and the README table are rendered from it.
 func (a *Agent) Definition() *ocf.Agent {
-	timeout := func(name string) time.Duration { t, _ := a.meta.ActionTimeout(name); return t }
 	return &ocf.Agent{
-		Name:     a.meta.Name,
-		MetaData: a.meta.XML,
-		Redact:   a.redactor.Redact,
+		Name:      "routeha",
+		Version:   a.version,
+		Shortdesc: shortdesc,
+		Longdesc:  longdesc,
+		Params:    params(),
 		Actions: []ocf.Action{
-			{Name: "start", Timeout: timeout("start"), Handler: a.handle(a.Start)},
-			{Name: "stop", Timeout: timeout("stop"), Handler: a.stopHandler},
-			{Name: "monitor", Timeout: timeout("monitor"), Handler: a.handle(a.Monitor)},
-			{Name: "validate-all", Timeout: timeout("validate-all"), Handler: a.handle(a.Validate)},
+			{Name: "start", Timeout: 60 * time.Second, Handler: a.handle(a.Start)},
+			{Name: "stop", Timeout: 30 * time.Second, Handler: a.stopHandler},
+			{Name: "monitor", Timeout: 30 * time.Second, Interval: 10 * time.Second, HasDepth: true, Handler: a.handle(a.Monitor)},
+			{Name: "validate-all", Timeout: 30 * time.Second, Handler: a.handle(a.Validate)},
+			// No "usage": pcs copies every advertised action into the CIB
+			// as an operation.
+			{Name: "meta-data", Timeout: 5 * time.Second},
 		},
+		Sections: sections(),
+		Redact:   a.redactor.Redact,
 		Commands: map[string]ocf.Command{
 			"man":    a.manCommand,
 			"status": a.StatusCommand,
@@ -51,84 +54,28 @@ func (a *Agent) Definition() *ocf.Agent {
 	}
 }
 
-// Meta returns the meta-data table.
-func (a *Agent) Meta() *metadata.Agent { return a.meta }
-
 // action is an action over a parsed configuration.
 type action func(ctx context.Context, r *ocf.Request, cfg *Config) error
 
 func (a *Agent) handle(act action) ocf.Handler {
 	return func(ctx context.Context, r *ocf.Request) error {
-		cfg, err := ParseConfig(a.meta, r.Env)
+		cfg, err := ParseConfig(r.Env)
 		if err != nil {
 			return err
 		}
-		a.logIgnored(r.Log, cfg)
+		logIgnored(r.Log, cfg)
 		return act(ctx, r, cfg)
 	}
 }
 
 // logIgnored says once per action which aws-vpc-move-ip parameters were
 // set but have no effect here, so a migrated configuration explains itself.
-func (a *Agent) logIgnored(log *ocf.Logger, cfg *Config) {
+func logIgnored(log *ocf.Logger, cfg *Config) {
 	for _, name := range cfg.Values.SetNames() {
-		if p, ok := a.meta.Param(name); ok && p.NoEffect {
+		if param(name).NoEffect {
 			log.Infof("parameter %s is accepted for aws-vpc-move-ip compatibility and has no effect", name)
 		}
 	}
-}
-
-// apiFailure turns an adapter error into the action's result: IAM denials
-// are OCF_ERR_PERM, a missing table or profile is a configuration error, anything
-// else (throttling, outages, timeouts) is a generic, recoverable error.
-//
-// The exit reason is kept short (Pacemaker keeps 127 bytes): what failed
-// and the service's error code; the whole error goes to the log.
-func apiFailure(ctx context.Context, what string, err error) error {
-	brief := briefError(err)
-	switch KindOf(err) {
-	case KindDenied:
-		return ocf.Fail(ocf.ErrPerm, what+": denied by IAM ("+brief+")", err)
-	case KindTableNotFound:
-		return ocf.Fail(ocf.ErrConfigured, what+": "+brief+"; check routing_table", err)
-	case KindConfig:
-		// The adapter's configuration (the AWS profile) is wrong: the
-		// reason is the adapter's, which names what to mend.
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Err != nil {
-			brief = ae.Op + ": " + clip(ae.Err.Error(), 100)
-		}
-		return ocf.Fail(ocf.ErrConfigured, brief, err)
-	}
-	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-		return ocf.Fail(ocf.ErrGeneric, what+": no answer within the action timeout ("+brief+")", err)
-	}
-	return ocf.Fail(ocf.ErrGeneric, what+": "+brief, err)
-}
-
-// briefError is an adapter error in a few words: the service's code, or
-// for a missing table the service's own message, which names it.
-func briefError(err error) string {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		switch {
-		case ae.Kind == KindTableNotFound && ae.Err != nil:
-			return clip(ae.Err.Error(), 70)
-		case ae.Code != "":
-			return ae.Op + " " + ae.Code
-		case ae.Err != nil:
-			return clip(ae.Err.Error(), 70)
-		}
-	}
-	return clip(err.Error(), 70)
-}
-
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	return ocf.ShortReason(s[:n]) + "..."
 }
 
 func describeTables(n int) string {
@@ -141,7 +88,7 @@ func describeTables(n int) string {
 // manCommand prints the man page ocf_suzlab_routeha(7), rendered from the
 // same table as the meta-data.
 func (a *Agent) manCommand(_ context.Context, _ []string, _ *ocf.Env, stdout, _ io.Writer) ocf.ExitCode {
-	_, _ = stdout.Write(a.meta.ManPage(Provider, ""))
+	_, _ = stdout.Write(a.Definition().ManPage(Provider, ""))
 	return ocf.Success
 }
 
@@ -185,10 +132,8 @@ func (a *Agent) observeAs(ctx context.Context, log *ocf.Logger, cfg *Config, bud
 	if err != nil {
 		return self, nil, nil, apiFailure(ctx, "cannot read route tables", err)
 	}
-	if sr, ok := routes.(ClockSkewReporter); ok {
-		if d := sr.ClockSkew(); d != 0 {
-			log.Warnf("this node's clock is %s EC2's, by EC2's answers: requests are signed with EC2's time; check the time service (chrony, NTP)", SkewWords(d))
-		}
+	if d := routes.ClockSkew(); d != 0 {
+		log.Warnf("this node's clock is %s EC2's, by EC2's answers: requests are signed with EC2's time; check the time service (chrony, NTP)", skewWords(d))
 	}
 	return self, routes, tables, nil
 }
@@ -206,12 +151,3 @@ const (
 
 func monitorBudget() Budget { return Budget{Requests: monitorRequests, MaxBackoff: monitorBackoff} }
 func startBudget() Budget   { return Budget{MaxBackoff: startBackoff} }
-
-// SkewWords says how this node's clock stands to a service's that is ahead
-// of it by serviceAhead (negative: behind): "10m0s behind", "3s ahead of".
-func SkewWords(serviceAhead time.Duration) string {
-	if serviceAhead > 0 {
-		return serviceAhead.Round(time.Second).String() + " behind"
-	}
-	return (-serviceAhead).Round(time.Second).String() + " ahead of"
-}

@@ -2,10 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
-	"strings"
 
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
@@ -107,72 +104,6 @@ func otherTables(ctx context.Context, cfg *Config, self Self, routes Routes) ([]
 	return warnings, nil
 }
 
-// Skip is a check that could not run because IAM denies a call it needs
-// and the action does not: the vendor guides' policy grants only
-// ec2:DescribeRouteTables and ec2:ReplaceRoute, and a configuration copied
-// from them must work. The action logs it as one warning and goes on;
-// `routeha status` shows the check as skipped.
-type Skip struct {
-	Action string // the EC2 action denied, without "ec2:"
-	What   string // what it would have checked
-	Err    error
-}
-
-func (s *Skip) Error() string {
-	return "skipped: ec2:" + s.Action + " is not permitted, so it was not checked " + s.What
-}
-
-func (s *Skip) Unwrap() error { return s.Err }
-
-// Skips are several skipped parts of one check.
-type Skips []*Skip
-
-func (s Skips) Error() string {
-	parts := make([]string, len(s))
-	for i, k := range s {
-		parts[i] = k.Error()
-	}
-	return strings.Join(parts, "; ")
-}
-
-// skipIfDenied turns an IAM denial into a Skip; other errors stay as they
-// are.
-func skipIfDenied(err error, action, what string) error {
-	if err != nil && KindOf(err) == KindDenied {
-		return &Skip{Action: action, What: what, Err: err}
-	}
-	return err
-}
-
-// skipsOf returns the skipped checks err consists of, and false when err
-// is nil or anything else than skips.
-func skipsOf(err error) (Skips, bool) {
-	var one *Skip
-	var many Skips
-	switch {
-	case err == nil:
-		return nil, false
-	case errors.As(err, &many):
-		return many, true
-	case errors.As(err, &one):
-		return Skips{one}, true
-	}
-	return nil, false
-}
-
-// skipped logs a warning for each skipped check in err, with the remedy,
-// and returns nil for them; any other error is returned as it is.
-func skipped(log *ocf.Logger, err error) error {
-	s, ok := skipsOf(err)
-	if !ok {
-		return err
-	}
-	for _, k := range s {
-		log.Warnf("ec2:%s is not permitted, so it was not checked %s (grant ec2:%s to have it checked)", k.Action, k.What, k.Action)
-	}
-	return nil
-}
-
 // vipInterface describes the ENI the route targets (Self.VIPENI, else the
 // primary one): whose it is and its source/destination check.
 func vipInterface(ctx context.Context, self Self, routes Routes) (Interface, error) {
@@ -209,12 +140,12 @@ func sourceDestOn(ctx context.Context, self Self, routes Routes) (bool, error) {
 // things), ignore does nothing. Where IAM denies reading the check, verify
 // is skipped (a *Skip) and disable turns it off without reading it first.
 func checkSourceDest(ctx context.Context, cfg *Config, self Self, routes Routes, mayChange bool) error {
-	if cfg.SourceDest == metadata.SourceDestIgnore || self.PrimaryENI == "" {
+	if cfg.SourceDest == SourceDestIgnore || self.PrimaryENI == "" {
 		return nil
 	}
 	eni := self.vipENI()
 	on, err := sourceDestOn(ctx, self, routes)
-	if _, denied := skipsOf(err); denied && cfg.SourceDest == metadata.SourceDestDisable {
+	if _, denied := skipsOf(err); denied && cfg.SourceDest == SourceDestDisable {
 		if !mayChange {
 			return err
 		}
@@ -225,7 +156,7 @@ func checkSourceDest(ctx context.Context, cfg *Config, self Self, routes Routes,
 	if !on {
 		return nil
 	}
-	if cfg.SourceDest == metadata.SourceDestVerify {
+	if cfg.SourceDest == SourceDestVerify {
 		return ocf.Errorf(ocf.ErrConfigured,
 			"source/dest check is on for %s (%s); turn it off or set source_dest_check=disable",
 			eni, self.InstanceID)

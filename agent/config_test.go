@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/agent"
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
@@ -44,7 +43,7 @@ func envOf(kv ...string) *ocf.Env {
 }
 
 func parseCfg(env *ocf.Env) (*agent.Config, error) {
-	return agent.ParseConfig(metadata.Routeha("test"), env)
+	return agent.ParseConfig(env)
 }
 
 // requireConfigErr checks the contract for a bad configuration: an
@@ -64,7 +63,7 @@ func requireConfigErr(t *testing.T, err error, param, value string) {
 	if value != "" {
 		assert.Contains(t, msg, value, msg)
 	}
-	var pe *metadata.ParamError
+	var pe *ocf.ParamError
 	if assert.True(t, errors.As(err, &pe), "the *ParamError is reachable: %v", err) {
 		assert.Equal(t, param, pe.Param)
 	}
@@ -137,14 +136,14 @@ func TestParseConfigDefaultsIPv4(t *testing.T) {
 	assert.Equal(t, netip.MustParsePrefix("192.0.2.10/32"), cfg.Destination)
 	assert.Equal(t, []string{cfgRTB}, cfg.Tables)
 	assert.Equal(t, agent.Address{Prefix: netip.MustParsePrefix("192.0.2.10/32"), Interface: "lo", Label: "lo:0"}, cfg.Address)
-	assert.Equal(t, metadata.LookupENI, cfg.LookupType)
-	assert.Equal(t, metadata.SourceDestVerify, cfg.SourceDest)
+	assert.Equal(t, agent.LookupENI, cfg.LookupType)
+	assert.Equal(t, agent.SourceDestVerify, cfg.SourceDest)
 	assert.True(t, cfg.CreateRoute)
 	assert.Empty(t, cfg.Region)
 	assert.Empty(t, cfg.Profile)
 	assert.Empty(t, cfg.Endpoint)
 	assert.Empty(t, cfg.Role)
-	assert.Equal(t, metadata.AuthKey, cfg.AuthType)
+	assert.Equal(t, agent.AuthKey, cfg.AuthType)
 	assert.Equal(t, "vip", cfg.Resource)
 	assert.Equal(t, "/tmp/rsc", cfg.RscTmp)
 }
@@ -172,8 +171,8 @@ func TestParseConfigExplicitValues(t *testing.T) {
 	assert.Equal(t, netip.MustParsePrefix("192.0.2.0/24"), cfg.Destination)
 	assert.Equal(t, netip.MustParsePrefix("192.0.2.10/32"), cfg.Address.Prefix, "the VIP itself is always /32")
 	assert.Equal(t, "eth0:vip", cfg.Address.Label)
-	assert.Equal(t, metadata.LookupInstance, cfg.LookupType)
-	assert.Equal(t, metadata.SourceDestDisable, cfg.SourceDest)
+	assert.Equal(t, agent.LookupInstance, cfg.LookupType)
+	assert.Equal(t, agent.SourceDestDisable, cfg.SourceDest)
 	assert.False(t, cfg.CreateRoute)
 	assert.Equal(t, "eu-west-1", cfg.Region)
 	assert.Equal(t, "prod", cfg.Profile)
@@ -245,14 +244,14 @@ func FuzzParseConfig(f *testing.F) {
 		for k, v := range vals {
 			environ = append(environ, "OCF_RESKEY_"+k+"="+v)
 		}
-		md := metadata.Routeha("fuzz")
+		md := agent.New("fuzz", nil).Definition()
 		// Every parameter of the table is covered.
 		for _, p := range md.Params {
 			if _, ok := vals[p.Name]; !ok {
 				t.Fatalf("parameter %s not fuzzed", p.Name)
 			}
 		}
-		cfg, err := agent.ParseConfig(md, ocf.NewEnv(environ))
+		cfg, err := agent.ParseConfig(ocf.NewEnv(environ))
 		if err != nil {
 			if cfg != nil {
 				t.Fatalf("both a config and an error: %v", err)
@@ -294,7 +293,7 @@ func FuzzParseConfig(f *testing.F) {
 		if !cfg.IP.Is4() && cfg.Address.Label != "" {
 			t.Fatalf("IPv6 label %q", cfg.Address.Label)
 		}
-		if cfg.LookupType != metadata.LookupENI && cfg.LookupType != metadata.LookupInstance {
+		if cfg.LookupType != agent.LookupENI && cfg.LookupType != agent.LookupInstance {
 			t.Fatalf("lookup_type %q", cfg.LookupType)
 		}
 	})

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
@@ -416,7 +415,7 @@ func table(id string, vipTo *Self) Table {
 func newWorld(t *testing.T, self Self, routes *fakeRoutes) *world {
 	ad := &fakeAdapters{id: &fakeIdentity{self: self}, routes: routes, vip: newFakeVIP(), obs: &fakeObservations{}}
 	a := New("test", ad)
-	a.confirmPause = time.Millisecond
+	a.timing = testTiming()
 	return &world{t: t, adapters: ad, agent: a,
 		params: map[string]string{"ip": vip, "routing_table": rtb1}}
 }
@@ -507,9 +506,16 @@ func requireCode(t *testing.T, want ocf.ExitCode, r result) {
 	require.Equal(t, want, r.code, "stderr:\n%s", r.stderr)
 }
 
-var (
-	_ = metadata.LookupENI
-	_ = time.Second
-)
+var _ = time.Second
 
 func prefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// testTiming is defaultTiming shrunk tenfold, with a monitor's second read
+// after a millisecond: the same logic without the real pauses.
+func testTiming() timing {
+	t := defaultTiming()
+	t.minStay, t.maxStay, t.stayPoll, t.staleConfirm = t.minStay/10, t.maxStay/10, t.stayPoll/10, t.staleConfirm/10
+	t.firstPoll, t.maxPoll = t.firstPoll/10, t.maxPoll/10
+	t.confirmPause = time.Millisecond
+	return t
+}

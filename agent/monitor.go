@@ -95,7 +95,7 @@ func (a *Agent) Monitor(ctx context.Context, r *ocf.Request, cfg *Config) error 
 // confirm reads the tables again after a short pause (at most a quarter
 // of what is left of the action), within the monitor's request budget.
 func (a *Agent) confirm(ctx context.Context, cfg *Config, routes Routes) ([]Table, error) {
-	pause := a.confirmPause
+	pause := a.timing.confirmPause
 	if dl, ok := ctx.Deadline(); ok {
 		pause = min(pause, time.Until(dl)/4)
 	}
@@ -122,24 +122,4 @@ func checkTablesPresent(cfg *Config, _ Self, tables []Table) error {
 		}
 	}
 	return nil
-}
-
-// identityFailure turns an Identity error into the action's result. An
-// adapter that explains itself (ReasonError) is quoted; one that fell
-// back on an API (an APIError) is treated like any API failure, so that
-// IAM denials, throttling and timeouts read the same as elsewhere; the
-// rest is the instance metadata service failing.
-func identityFailure(ctx context.Context, err error) error {
-	var re *ReasonError
-	if errors.As(err, &re) {
-		return ocf.Fail(ocf.ErrGeneric, re.Reason, err)
-	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return apiFailure(ctx, "cannot read this instance's identity", err)
-	}
-	if ctx.Err() != nil {
-		return ocf.Fail(ocf.ErrGeneric, "the instance metadata service did not answer within the action timeout", err)
-	}
-	return ocf.Fail(ocf.ErrGeneric, "cannot read this instance's identity from the instance metadata service: "+clip(err.Error(), 40), err)
 }

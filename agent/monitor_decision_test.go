@@ -46,7 +46,7 @@ func unreadableFaults() map[string]func(ctx context.Context) error {
 			return &APIError{Kind: KindOther, Op: "DescribeRouteTables", Code: "no credentials from credential_process", Err: errors.New("exit status 1")}
 		},
 		"not an EC2 answer": func(context.Context) error {
-			return &APIError{Kind: KindUnreadable, Op: "DescribeRouteTables", Code: "HTTP 200, not an EC2 response", Err: errors.New("EOF")}
+			return &APIError{Kind: KindOther, Op: "DescribeRouteTables", Code: "HTTP 200, not an EC2 response", Err: errors.New("EOF")}
 		},
 	}
 }
@@ -57,7 +57,7 @@ const (
 )
 
 func monitorEnv(interval string) map[string]string {
-	return map[string]string{"OCF_RESKEY_CRM_meta_interval": interval, "OCF_RESKEY_CRM_meta_timeout": "2000"}
+	return map[string]string{"OCF_RESKEY_CRM_meta_interval": interval, "OCF_RESKEY_CRM_meta_timeout": "1000"}
 }
 
 // Issue 17's table, row by row, for the recurring monitor and the probe,
@@ -135,7 +135,7 @@ func TestMonitorDecisionTable(t *testing.T) {
 				began := time.Now()
 				r := w.run("monitor", monitorEnv(c.interval))
 				requireCode(t, c.want, r)
-				assert.Less(t, time.Since(began), 2*time.Second, "inside CRM_meta_timeout")
+				assert.Less(t, time.Since(began), time.Second, "inside CRM_meta_timeout")
 				assert.Contains(t, r.reason, outage, "the reason says the control plane is unreachable")
 				assert.Regexp(t, c.reason, r.reason)
 				assert.Equal(t, 1, routes.reads, "an unreadable answer is not read again")
@@ -267,7 +267,7 @@ func TestMonitorConfirmsAFailingAnswer(t *testing.T) {
 		routes.snapshot = map[string]Table{rtb1: table(rtb1, &nodeB)}
 		routes.staleLeft = 1
 		w := newWorld(t, nodeA, routes)
-		w.agent.confirmPause = 50 * time.Millisecond
+		w.agent.timing.confirmPause = 50 * time.Millisecond
 		w.putVIP()
 		began := time.Now()
 		r := w.run("monitor", monitorEnv(recurringEnv))
@@ -303,7 +303,7 @@ func TestMonitorConfirmsAFailingAnswer(t *testing.T) {
 	t.Run("pause within the deadline", func(t *testing.T) {
 		routes := newFakeRoutes(table(rtb1, &nodeB))
 		w := newWorld(t, nodeA, routes)
-		w.agent.confirmPause = time.Hour
+		w.agent.timing.confirmPause = time.Hour
 		w.putVIP()
 		began := time.Now()
 		r := w.run("monitor", map[string]string{"OCF_RESKEY_CRM_meta_interval": recurringEnv, "OCF_RESKEY_CRM_meta_timeout": "2000"})

@@ -2,38 +2,12 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/suzlab/routeha/ocf"
 )
-
-// What a monitor answers when it cannot read the tables, each kept here
-// and nowhere else.
-const (
-	// servingUnconfirmed is a recurring monitor's answer when the VIP is
-	// on this node but the tables cannot be read (and a probe's, when
-	// this node's last observation had every table here). OCF_DEGRADED:
-	// Pacemaker 2.1 counts it as running, takes no recovery action and
-	// shows it in crm_mon (measured, see doc/design.md). Were it
-	// ocf.Success, serving would log the warning and answer 0.
-	servingUnconfirmed = ocf.Degraded
-	// unobserved is a probe's answer when the VIP is on this node, the
-	// tables cannot be read and this node never read them (a fresh boot
-	// empties HA_RSCTMP): "cannot run here", which Pacemaker 2.1 takes as
-	// not running here without stopping anything (see doc/design.md).
-	unobserved = ocf.ErrInstalled
-	// confirmPause is how long a monitor waits before reading again a
-	// readable answer that would fail it (7 or 1): one stale read of an
-	// eventually consistent API must not move the resource.
-	confirmPause = time.Second
-)
-
-// outage is the sentence that starts every answer given without a read.
-const outage = "EC2 control plane unreachable"
 
 // coverage says how many tables route the VIP here.
 func coverage(states []tableState) Coverage {
@@ -85,14 +59,6 @@ func (r *recordingRoutes) Tables(ctx context.Context, ids []string) ([]Table, er
 	return tables, nil
 }
 
-// ClockSkew passes on what the wrapped adapter found.
-func (r *recordingRoutes) ClockSkew() time.Duration {
-	if sr, ok := r.Routes.(ClockSkewReporter); ok {
-		return sr.ClockSkew()
-	}
-	return 0
-}
-
 // lastObservation is this node's last observation of the configured
 // tables, if there is one that fits the configuration (self may be
 // unknown: zero).
@@ -127,49 +93,6 @@ func age(o Observation) time.Duration {
 		return 0
 	}
 	return d
-}
-
-// serving is the answer "the VIP is served here, but not confirmed":
-// servingUnconfirmed with the reason, or, were that 0, a warning.
-func serving(log *ocf.Logger, reason string, err error) error {
-	if servingUnconfirmed == ocf.Success {
-		log.Warnf("%s [%v]", reason, err)
-		return nil
-	}
-	return ocf.Fail(servingUnconfirmed, reason, err)
-}
-
-// outageWords is a read's failure in a few words (at most 78 bytes), for
-// a reason that starts with outage.
-func outageWords(ctx context.Context, err error) string {
-	var re *ReasonError
-	var ae *APIError
-	switch {
-	case errors.As(err, &re):
-		return clip(re.Reason, 75)
-	case !errors.As(err, &ae):
-		// Not the EC2 API: the instance metadata service, for the identity
-		// (its whole error goes to the log).
-		if ctx.Err() != nil {
-			return "instance metadata service: no answer in time"
-		}
-		return "instance metadata service failed, identity not cached"
-	case KindOf(err) == KindDenied:
-		return "denied by IAM (" + briefError(err) + ")"
-	case ctx.Err() != nil:
-		return ae.Op + ": no answer within the action timeout"
-	case strings.HasPrefix(ae.Code, "no credentials"):
-		return ae.Code
-	case ae.Code == "":
-		// A transport failure: its innermost error says what happened
-		// ("connection refused", "no such host").
-		root := err
-		for u := errors.Unwrap(root); u != nil; u = errors.Unwrap(root) {
-			root = u
-		}
-		return ae.Op + ": " + clip(root.Error(), 50)
-	}
-	return briefError(err)
 }
 
 // unreadable answers a monitor whose VIP is here but whose tables could

@@ -129,16 +129,12 @@ type Routes interface {
 	Interfaces(ctx context.Context, ids []string) ([]Interface, error)
 	// SetSourceDestCheck turns the check on or off for an ENI.
 	SetSourceDestCheck(ctx context.Context, eni string, enabled, dryRun bool) error
-}
-
-// ClockSkewReporter is a Routes that may find this node's clock off from
-// the API's and then signs with the API's time, as the AWS SDKs do. The
-// agent logs what it found: the action succeeds, but the node's time is
-// wrong, and the operator should mend it before something less forgiving
-// fails.
-type ClockSkewReporter interface {
-	// ClockSkew is how far the API's clock is ahead of this node's
-	// (negative: behind); zero when it was not found off.
+	// ClockSkew is how far the API's clock was found ahead of this
+	// node's (negative: behind) by the answers so far; zero when it was
+	// not found off. An adapter that finds it signs with the API's time,
+	// as the AWS SDKs do, so the calls succeed; the agent warns, since
+	// the node's time is wrong and the operator should mend it before
+	// something less forgiving fails.
 	ClockSkew() time.Duration
 }
 
@@ -179,9 +175,7 @@ const (
 	KindDenied                  // IAM refused the call
 	KindRouteExists             // CreateRoute found the route present
 	KindRouteNotFound           // ReplaceRoute found no route
-	KindBadTarget               // the target instance or ENI is not usable
 	KindTransient               // throttling, 5xx, timeouts: worth retrying
-	KindUnreadable              // the response was not what the API promises
 	KindConfig                  // the adapter's own configuration is wrong (a profile that does not exist)
 )
 
@@ -203,7 +197,7 @@ func (e *APIError) Error() string {
 		s = fmt.Sprintf("%s: %s: %v", e.Op, e.Code, e.Err)
 	}
 	if e.Skew != 0 {
-		s += " (this node's clock is " + SkewWords(e.Skew) + " the service's, by the answer's Date)"
+		s += " (this node's clock is " + skewWords(e.Skew) + " the service's, by the answer's Date)"
 	}
 	return s
 }

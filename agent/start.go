@@ -47,7 +47,7 @@ func (a *Agent) Start(ctx context.Context, r *ocf.Request, cfg *Config) error {
 	}
 
 	target := cfg.Target(self)
-	watch := newTableWatch(cfg, self, tables)
+	watch := newTableWatch(cfg, self, tables, a.timing.staleConfirm)
 	pending := tables
 	for round := 1; ; round++ {
 		if err := a.pointTables(ctx, r, cfg, routes, target, pending); err != nil {
@@ -219,9 +219,7 @@ func (a *Agent) writeAll(ctx context.Context, r *ocf.Request, cfg *Config, route
 			}
 			res := apiFailure(ctx, "cannot point "+table+" at "+target.String(), err)
 			errs = append(errs, res.Error())
-			if c := ocf.CodeOf(res); code == ocf.Success || c == ocf.ErrPerm || c == ocf.ErrConfigured {
-				code = c
-			}
+			code = worseCode(code, ocf.CodeOf(res))
 		}(id, create)
 	}
 	wg.Wait()
@@ -256,20 +254,45 @@ func writeRoute(ctx context.Context, routes Routes, w Write, mayCreate bool) err
 	return err
 }
 
-// The read-back's timing. A rival that started at the same moment as this
-// node writes within about the time this node took to see its own writes
-// (the same steps, against the same EC2), so after every table has shown
-// this node, start keeps reading for stayFactor times that long, at least
-// minStay and at most maxStay, polling every stayPoll at most. A target that comes back must
-// be read staleConfirmReads times in a row over staleConfirmTime before it
-// counts: EC2's reads need not even be monotonic.
+// timing is how long start's read-back and monitor's second read wait.
+// The binary uses defaultTiming; unit tests shrink it (Agent.timing), so
+// that they run the same logic without the real pauses.
+//
+// A rival that started at the same moment as this node writes within
+// about the time this node took to see its own writes (the same steps,
+// against the same EC2), so after every table has shown this node, start
+// keeps reading for stayFactor times that long, at least minStay and at
+// most maxStay, polling every stayPoll at most. A target that comes back
+// must be read staleConfirmReads times in a row over staleConfirm before
+// it counts: EC2's reads need not even be monotonic.
+type timing struct {
+	minStay, maxStay time.Duration
+	stayPoll         time.Duration
+	staleConfirm     time.Duration
+	// firstPoll is the read-back's first pause, doubled up to maxPoll
+	// until every table has shown this node.
+	firstPoll, maxPoll time.Duration
+	// confirmPause is how long a monitor waits before reading again a
+	// readable answer that would fail it (7 or 1): one stale read of an
+	// eventually consistent API must not move the resource.
+	confirmPause time.Duration
+}
+
+func defaultTiming() timing {
+	return timing{
+		minStay:      time.Second,
+		maxStay:      3 * time.Second,
+		stayPoll:     200 * time.Millisecond,
+		staleConfirm: 500 * time.Millisecond,
+		firstPoll:    50 * time.Millisecond,
+		maxPoll:      time.Second,
+		confirmPause: time.Second,
+	}
+}
+
 const (
-	minStay           = time.Second
-	maxStay           = 3 * time.Second
 	stayFactor        = 2
-	stayPoll          = 200 * time.Millisecond
 	staleConfirmReads = 3
-	staleConfirmTime  = 500 * time.Millisecond
 )
 
 // settleReserve is what the read-back leaves of the action for handing the
@@ -289,7 +312,8 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 		deadline = time.Now().Add(time.Minute)
 	}
 	settleBy := deadline.Add(-settleReserve(begin, deadline))
-	pause := 50 * time.Millisecond
+	tm := a.timing
+	pause := tm.firstPoll
 	var (
 		last    []Table
 		lastErr error
@@ -304,7 +328,7 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 				return last, rv, nil
 			}
 			if stayTo.IsZero() && watch.allSeen() {
-				stay := min(max(minStay, stayFactor*now.Sub(begin)), maxStay)
+				stay := min(max(tm.minStay, stayFactor*now.Sub(begin)), tm.maxStay)
 				stayTo = now.Add(min(stay, max(0, time.Until(deadline)-time.Second)))
 				r.Log.Debugf("every table has shown this node after %s; reading until %s for a rival's writes", now.Sub(begin).Round(time.Millisecond), stayTo.Sub(now).Round(time.Millisecond))
 			}
@@ -316,9 +340,7 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 				return last, nil, ocf.Fail(ocf.ErrGeneric, "not all tables showed this node in time: "+summary(cfg.Destination, states),
 					errors.New(details(cfg.Destination, states)))
 			}
-			if r.Log.DebugEnabled() {
-				r.Log.Debugf("read back: %s", summary(cfg.Destination, evaluate(cfg.Destination, watch.self, last)))
-			}
+			r.Log.Debugf("read back: %s", summary(cfg.Destination, evaluate(cfg.Destination, watch.self, last)))
 		} else {
 			lastErr = err
 			if ctx.Err() != nil {
@@ -327,9 +349,9 @@ func (a *Agent) readBack(ctx context.Context, r *ocf.Request, cfg *Config, route
 		}
 		wait := pause
 		if !stayTo.IsZero() {
-			wait = min(stayPoll, max(time.Until(stayTo)/2, 50*time.Millisecond))
+			wait = min(tm.stayPoll, max(time.Until(stayTo)/2, tm.firstPoll))
 		} else {
-			pause = min(2*pause, time.Second)
+			pause = min(2*pause, tm.maxPoll)
 		}
 		select {
 		case <-ctx.Done():
@@ -357,19 +379,20 @@ type rival struct {
 // are not rivals by themselves. seen is set once the table has shown this
 // node. A rival is a node target that was never in the table (it wrote
 // after our read), or a known one that shows again after seen, in
-// staleConfirmReads reads in a row over staleConfirmTime.
+// staleConfirmReads reads in a row over staleConfirm.
 type tableWatch struct {
-	cfg    *Config
-	self   Self
-	known  map[string][]Route
-	seen   map[string]bool
-	streak map[string]int
-	since  map[string]time.Time
-	here   map[string]bool // the latest read showed this node
+	cfg          *Config
+	self         Self
+	staleConfirm time.Duration
+	known        map[string][]Route
+	seen         map[string]bool
+	streak       map[string]int
+	since        map[string]time.Time
+	here         map[string]bool // the latest read showed this node
 }
 
-func newTableWatch(cfg *Config, self Self, before []Table) *tableWatch {
-	w := &tableWatch{cfg: cfg, self: self, known: map[string][]Route{}, seen: map[string]bool{},
+func newTableWatch(cfg *Config, self Self, before []Table, staleConfirm time.Duration) *tableWatch {
+	w := &tableWatch{cfg: cfg, self: self, staleConfirm: staleConfirm, known: map[string][]Route{}, seen: map[string]bool{},
 		streak: map[string]int{}, since: map[string]time.Time{}, here: map[string]bool{}}
 	w.remember(before)
 	return w
@@ -445,7 +468,7 @@ func (w *tableWatch) observe(tables []Table, now time.Time) *rival {
 			w.since[t.ID] = now
 		}
 		w.streak[t.ID]++
-		if w.streak[t.ID] >= staleConfirmReads && now.Sub(w.since[t.ID]) >= staleConfirmTime {
+		if w.streak[t.ID] >= staleConfirmReads && now.Sub(w.since[t.ID]) >= w.staleConfirm {
 			return w.rivalOf(*rt, fmt.Sprintf("%s routes it to %s again, in %d reads over %s after it showed this node",
 				t.ID, describeRoute(rt), w.streak[t.ID], now.Sub(w.since[t.ID]).Round(time.Millisecond)))
 		}

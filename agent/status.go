@@ -96,7 +96,7 @@ func (a *Agent) StatusCommand(ctx context.Context, args []string, env *ocf.Env, 
 	asJSON := fs.Bool("json", false, "print JSON for scripts")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	values := map[string]*string{}
-	for _, p := range a.meta.Params {
+	for _, p := range params() {
 		if p.NoEffect {
 			continue
 		}
@@ -123,7 +123,7 @@ func (a *Agent) StatusCommand(ctx context.Context, args []string, env *ocf.Env, 
 	defer cancel()
 
 	log := ocf.NewLogger("routeha(status)", env, io.Discard)
-	st := a.Status(ctx, &ocf.Request{Action: "status", Env: env, Log: log, Timeout: *timeout, Probe: true, Stdout: stdout})
+	st := a.Status(ctx, &ocf.Request{Env: env, Log: log, Probe: true})
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -138,7 +138,7 @@ func (a *Agent) StatusCommand(ctx context.Context, args []string, env *ocf.Env, 
 // steps that depend on it are marked skipped.
 func (a *Agent) Status(ctx context.Context, r *ocf.Request) *Status {
 	st := &Status{}
-	cfg, err := ParseConfig(a.meta, r.Env)
+	cfg, err := ParseConfig(r.Env)
 	st.Checks = append(st.Checks, check("parameters", err))
 	if err != nil {
 		st.Monitor = resultOf(err)

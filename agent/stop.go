@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
@@ -17,9 +16,9 @@ import (
 // identify (ip, interface, iflabel) and then succeeds: nothing else of the
 // resource can be running under a configuration no start accepted.
 func (a *Agent) stopHandler(ctx context.Context, r *ocf.Request) error {
-	cfg, err := ParseConfig(a.meta, r.Env)
+	cfg, err := ParseConfig(r.Env)
 	if err != nil {
-		addr, ok := a.stopAddress(r.Env)
+		addr, ok := stopAddress(r.Env)
 		if !ok {
 			r.Log.Warnf("stop with an unusable configuration (%v): nothing to remove", err)
 			return nil
@@ -27,7 +26,7 @@ func (a *Agent) stopHandler(ctx context.Context, r *ocf.Request) error {
 		r.Log.Warnf("stop with an unusable configuration (%v): removing %s from %s", err, addr.Prefix, addr.Interface)
 		return a.removeVIP(ctx, r, addr)
 	}
-	a.logIgnored(r.Log, cfg)
+	logIgnored(r.Log, cfg)
 	return a.removeVIP(ctx, r, cfg.Address)
 }
 
@@ -41,28 +40,26 @@ func (a *Agent) removeVIP(ctx context.Context, r *ocf.Request, addr Address) err
 
 // stopAddress reads just the VIP and its interface from a configuration that
 // failed to parse as a whole.
-func (a *Agent) stopAddress(env *ocf.Env) (Address, bool) {
+func stopAddress(env *ocf.Env) (Address, bool) {
 	get := func(name string) string {
 		if v, ok := env.Param(name); ok && v != "" {
 			return v
 		}
-		if name == metadata.ParamIP {
-			if v, ok := env.Param(metadata.ParamAddress); ok {
+		if name == ParamIP {
+			if v, ok := env.Param(ParamAddress); ok {
 				return v
 			}
 		}
-		p, _ := a.meta.Param(name)
-		return p.Default
+		return param(name).Default
 	}
-	ip, err := netip.ParseAddr(get(metadata.ParamIP))
+	ip, err := netip.ParseAddr(get(ParamIP))
 	if err != nil || ip.Zone() != "" {
 		return Address{}, false
 	}
-	addr := Address{Prefix: netip.PrefixFrom(ip, ip.BitLen()), Interface: get(metadata.ParamInterface)}
+	addr := Address{Prefix: netip.PrefixFrom(ip, ip.BitLen()), Interface: get(ParamInterface)}
 	if ip.Is4() {
-		addr.Label = addr.Interface + ":" + get(metadata.ParamIflabel)
-		if len(addr.Label) > 15 {
-			addr.Label = ""
+		if label, ok := ipv4Label(addr.Interface, get(ParamIflabel)); ok {
+			addr.Label = label
 		}
 	}
 	return addr, addr.Interface != ""

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
@@ -39,7 +38,7 @@ func (a *Agent) resolveVIPENI(ctx context.Context, log *ocf.Logger, cfg *Config,
 				"interface %s (MAC %s) is not one of this instance's ENIs; set interface to a NIC of an ENI, or lo", cfg.Address.Interface, mac)
 		}
 	}
-	if cfg.LookupType == metadata.LookupInstance && len(self.ENIs) > 1 {
+	if cfg.LookupType == LookupInstance && len(self.ENIs) > 1 {
 		log.Infof("lookup_type=InstanceId: this instance has %d network interfaces and EC2 refuses an instance as the route target then; the route targets %s (the ENI of %s) instead",
 			len(self.ENIs), self.VIPENI, cfg.Address.Interface)
 	}
@@ -52,7 +51,7 @@ func (a *Agent) resolveVIPENI(ctx context.Context, log *ocf.Logger, cfg *Config,
 // whatever lookup_type says, since EC2 refuses the instance then.
 func (c *Config) Target(self Self) Target {
 	eni := self.vipENI()
-	if c.LookupType == metadata.LookupInstance && len(self.ENIs) <= 1 {
+	if c.LookupType == LookupInstance && len(self.ENIs) <= 1 {
 		return Target{InstanceID: self.InstanceID}
 	}
 	return Target{ENI: eni}

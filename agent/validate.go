@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/suzlab/routeha/metadata"
 	"github.com/suzlab/routeha/ocf"
 )
 
@@ -115,7 +114,7 @@ func (a *Agent) checkPermissions(ctx context.Context, r *ocf.Request, cfg *Confi
 		skips = append(skips, &Skip{Action: "CreateRoute",
 			What: "that start could create the route again in " + strings.Join(noCreate, ", ") + " should it be deleted"})
 	}
-	if cfg.SourceDest == metadata.SourceDestDisable && self.PrimaryENI != "" {
+	if cfg.SourceDest == SourceDestDisable && self.PrimaryENI != "" {
 		eni := self.vipENI()
 		on, err := sourceDestOn(ctx, self, routes)
 		if s, ok := skipsOf(err); ok {

@@ -24,20 +24,21 @@ func NewEnv(environ []string) *Env {
 	return e
 }
 
-// Get returns a raw environment variable.
-func (e *Env) Get(name string) (string, bool) {
+// Get returns a variable's value, "" when unset, as os.Getenv does.
+func (e *Env) Get(name string) string { return e.vars[name] }
+
+// Lookup returns a variable's value and whether it is set, as
+// os.LookupEnv does.
+func (e *Env) Lookup(name string) (string, bool) {
 	v, ok := e.vars[name]
 	return v, ok
 }
 
-// Param returns OCF_RESKEY_<name>.
-func (e *Env) Param(name string) (string, bool) { return e.Get("OCF_RESKEY_" + name) }
+// Param returns OCF_RESKEY_<name> and whether it is set.
+func (e *Env) Param(name string) (string, bool) { return e.Lookup("OCF_RESKEY_" + name) }
 
-// Meta returns OCF_RESKEY_CRM_meta_<name>.
-func (e *Env) Meta(name string) (string, bool) { return e.Get("OCF_RESKEY_CRM_meta_" + name) }
-
-// Lookup returns a variable, or "" when unset; for optional settings.
-func (e *Env) Lookup(name string) string { return e.vars[name] }
+// Meta returns OCF_RESKEY_CRM_meta_<name> and whether it is set.
+func (e *Env) Meta(name string) (string, bool) { return e.Lookup("OCF_RESKEY_CRM_meta_" + name) }
 
 // ResourceInstance is the resource's name (OCF_RESOURCE_INSTANCE), used to
 // tag logs and to keep per-resource state apart. Clones get their ":N"

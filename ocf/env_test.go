@@ -42,10 +42,13 @@ func TestEnvParamAndMeta(t *testing.T) {
 	_, ok = env.Meta("ip")
 	assert.False(t, ok, "Meta reads only OCF_RESKEY_CRM_meta_*")
 
-	_, ok = env.Get("NOEQUALS")
+	_, ok = env.Lookup("NOEQUALS")
 	assert.False(t, ok)
-	assert.Equal(t, "/usr/bin", env.Lookup("PATH"))
-	assert.Equal(t, "", env.Lookup("NOPE"))
+	v, ok = env.Lookup("PATH")
+	assert.True(t, ok)
+	assert.Equal(t, "/usr/bin", v)
+	assert.Equal(t, "/usr/bin", env.Get("PATH"))
+	assert.Equal(t, "", env.Get("NOPE"), "Get is os.Getenv: unset is empty")
 }
 
 func TestEnvLaterEntryWins(t *testing.T) {

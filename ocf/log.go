@@ -44,8 +44,8 @@ type Logger struct {
 // NewLogger builds the logger for one run of an agent. tag is
 // "agent(resource)", as ocf-shellfuncs tags its lines.
 func NewLogger(tag string, env *Env, stderr io.Writer) *Logger {
-	l := &Logger{tag: tag, debug: env.Debug(), stderr: stderr, file: env.Lookup("HA_LOGFILE"), now: time.Now}
-	if fac, ok := facility(strings.ToLower(env.Lookup("HA_LOGFACILITY"))); ok {
+	l := &Logger{tag: tag, debug: env.Debug(), stderr: stderr, file: env.Get("HA_LOGFILE"), now: time.Now}
+	if fac, ok := facility(strings.ToLower(env.Get("HA_LOGFACILITY"))); ok {
 		// No syslog daemon is not an error: the lines still reach stderr.
 		if w, err := syslog.New(fac|syslog.LOG_INFO, tag); err == nil {
 			l.sys = w
@@ -76,9 +76,6 @@ func (l *Logger) Close() {
 		_ = l.sys.Close()
 	}
 }
-
-// DebugEnabled reports whether Debugf writes anything.
-func (l *Logger) DebugEnabled() bool { return l != nil && l.debug }
 
 // Debugf logs at debug level.
 func (l *Logger) Debugf(format string, args ...any) { l.log(LevelDebug, format, args...) }

@@ -14,50 +14,6 @@ import (
 	"unicode/utf8"
 )
 
-// Request is one invocation of an action.
-type Request struct {
-	Action string
-	Env    *Env
-	Log    *Logger
-	// Timeout is the action's whole budget: CRM_meta_timeout, or the
-	// action's advertised default when Pacemaker did not give one.
-	Timeout time.Duration
-	// Probe is true for a monitor with interval 0; it must change nothing.
-	Probe  bool
-	Stdout io.Writer
-}
-
-// Handler runs an action. It returns nil for success or an error whose
-// *Error (if any) carries the exit code and reason; see CodeOf.
-type Handler func(ctx context.Context, r *Request) error
-
-// Action is one action an agent implements.
-type Action struct {
-	Name string
-	// Timeout is the default budget when CRM_meta_timeout is unset.
-	Timeout time.Duration
-	Handler Handler
-}
-
-// Agent declares an OCF resource agent: its name, its meta-data and its
-// actions. Run dispatches to it. meta-data and usage are built in.
-type Agent struct {
-	Name     string
-	MetaData func() []byte
-	Actions  []Action
-	// Commands are non-OCF subcommands for humans (such as "status"); they
-	// get the raw arguments after the command name.
-	Commands map[string]Command
-	// Redact, when set, rewrites every text before it leaves the process:
-	// log lines (stderr, HA_LOGFILE, syslog), exit reasons, and what
-	// commands write. The agent removes there whatever secrets its
-	// libraries might quote in their errors, whichever produced them.
-	Redact func(string) string
-}
-
-// Command is a subcommand outside the OCF actions, for humans.
-type Command func(ctx context.Context, args []string, env *Env, stdout, stderr io.Writer) ExitCode
-
 // canonical maps the other names Pacemaker and humans use for an action.
 func canonical(name string) string {
 	switch name {
@@ -99,16 +55,16 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 	name = canonical(name)
 	switch name {
 	case "meta-data":
-		_, _ = stdout.Write(agent.MetaData())
+		_, _ = stdout.Write(agent.XML())
 		return Success
 	case "usage":
 		fmt.Fprint(stdout, agent.usage())
 		return Success
 	}
-	act, ok := agent.find(name)
+	act, ok := agent.handler(name)
 	if !ok {
 		fmt.Fprint(stderr, agent.usage())
-		exitReason(stderr, agent.Redact, fmt.Sprintf("unknown action %q", printable(name)))
+		exitReason(stderr, agent.Redact, fmt.Sprintf("unknown action %q", Printable(name)))
 		return ErrUnimplemented
 	}
 
@@ -122,7 +78,7 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 	if v, refused := env.TimeoutRefused(); refused {
 		log.Warnf("CRM_meta_timeout=%s ms does not fit in a duration: refused, using %s's default timeout of %s", v, name, timeout)
 	}
-	req := &Request{Action: name, Env: env, Log: log, Timeout: timeout, Probe: env.IsProbe(name), Stdout: stdout}
+	req := &Request{Env: env, Log: log, Probe: env.IsProbe(name)}
 
 	// Pacemaker sends SIGTERM when an action overruns; end it cleanly.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
@@ -202,26 +158,12 @@ func ShortReason(reason string) string {
 	return reason[:cut] + "..."
 }
 
-func printable(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
-}
-
-func (a *Agent) find(name string) (Action, bool) {
-	for _, act := range a.Actions {
-		if act.Name == name {
-			return act, true
-		}
-	}
-	return Action{}, false
-}
-
 func (a *Agent) usage() string {
 	names := []string{"meta-data", "usage"}
 	for _, act := range a.Actions {
-		names = append(names, act.Name)
+		if act.Name != "meta-data" {
+			names = append(names, act.Name)
+		}
 	}
 	sort.Strings(names)
 	var cmds []string

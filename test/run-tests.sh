@@ -29,7 +29,7 @@ done
 echo "== bounded fuzzing"
 # package:FuzzName, each run for FUZZTIME (the seed corpora under testdata/
 # run in every plain `go test` above as well).
-fuzz_targets=(./agent:FuzzParseConfig ./metadata:FuzzMetadataParse ./internal/awsec2:FuzzDescribeRouteTables)
+fuzz_targets=(./agent:FuzzParseConfig ./agent:FuzzMetadataParse ./internal/awsec2:FuzzDescribeRouteTables)
 for target in "${fuzz_targets[@]}"; do
   pkg=${target%%:*}; name=${target##*:}
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-20s}" "$pkg"

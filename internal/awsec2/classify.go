@@ -84,10 +84,10 @@ func classify(op string, err error) *agent.APIError {
 	case errors.As(err, &ans) && ans.Cut:
 		return &agent.APIError{Kind: agent.KindTransient, Op: op, Code: fmt.Sprintf("HTTP %d, cut short", ans.Status), Err: err}
 	case errors.As(err, &ans):
-		return &agent.APIError{Kind: agent.KindUnreadable, Op: op, Code: fmt.Sprintf("HTTP %d, not an EC2 response", ans.Status),
+		return &agent.APIError{Kind: agent.KindOther, Op: op, Code: fmt.Sprintf("HTTP %d, not an EC2 response", ans.Status),
 			Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
 	case errors.As(err, &de):
-		return &agent.APIError{Kind: agent.KindUnreadable, Op: op, Code: fmt.Sprintf("HTTP %d, not an EC2 response", status),
+		return &agent.APIError{Kind: agent.KindOther, Op: op, Code: fmt.Sprintf("HTTP %d, not an EC2 response", status),
 			Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
 	}
 	code, msg, ok := apiCode(err)
@@ -96,7 +96,7 @@ func classify(op string, err error) *agent.APIError {
 		// was one. An error status whose body is not the service's
 		// error (a proxy's page, an empty body) is unreadable.
 		if status != 0 {
-			return &agent.APIError{Kind: agent.KindUnreadable, Op: op, Code: fmt.Sprintf("HTTP %d, not an EC2 response", status),
+			return &agent.APIError{Kind: agent.KindOther, Op: op, Code: fmt.Sprintf("HTTP %d, not an EC2 response", status),
 				Err: fmt.Errorf("the endpoint's answer is not an EC2 response (%w)", err)}
 		}
 		// No answer at all (refused, reset, timed out): the innermost

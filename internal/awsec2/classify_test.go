@@ -77,8 +77,8 @@ func TestClassifyWriteErrors(t *testing.T) {
 		{"InvalidRouteTableID.NotFound", 400, true, agent.KindTableNotFound},
 		{"UnauthorizedOperation", 403, false, agent.KindDenied},
 		{"UnauthorizedOperation", 403, true, agent.KindDenied},
-		{"InvalidNetworkInterfaceID.NotFound", 400, false, agent.KindBadTarget},
-		{"InvalidInstanceID.Malformed", 400, true, agent.KindBadTarget},
+		{"InvalidNetworkInterfaceID.NotFound", 400, false, agent.KindOther},
+		{"InvalidInstanceID.Malformed", 400, true, agent.KindOther},
 		{"RequestLimitExceeded", 503, false, agent.KindTransient},
 		{"InternalError", 500, true, agent.KindTransient},
 		{"SomethingNew", 400, false, agent.KindOther},
@@ -150,7 +150,7 @@ func TestDryRunSuccessWithoutDryRunOperation(t *testing.T) {
 func TestUnreadableAnswerIsClassified(t *testing.T) {
 	// 200 with a body that is not a DescribeRouteTables response (a proxy's
 	// login page, a truncated or empty answer) must be an error of kind
-	// KindUnreadable, not an empty list: the agent reads "no tables" as
+	// "not an EC2 response", not an empty list: the agent reads "no tables" as
 	// "route table does not exist", OCF_ERR_CONFIGURED, which Pacemaker
 	// treats as fatal on every node.
 	bodies := []string{
@@ -167,7 +167,8 @@ func TestUnreadableAnswerIsClassified(t *testing.T) {
 			tables, err := r.Tables(context.Background(), []string{"rtb-0123abcd"})
 			assert.Empty(t, tables)
 			ae := apiErr(t, err)
-			assert.Equal(t, agent.KindUnreadable, ae.Kind, "%v", err)
+			assert.Equal(t, agent.KindOther, ae.Kind, "%v", err)
+			assert.Contains(t, ae.Code, "not an EC2 response")
 			assert.Equal(t, "DescribeRouteTables", ae.Op)
 		})
 	}

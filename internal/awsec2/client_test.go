@@ -140,7 +140,7 @@ func TestHTMLErrorBodyIsClassified(t *testing.T) {
 	require.Error(t, err)
 	assert.Greater(t, calls.Load(), int64(1), "a 500 is retried")
 	k := agent.KindOf(err)
-	assert.True(t, k == agent.KindTransient || k == agent.KindUnreadable, "kind %v: %v", k, err)
+	assert.True(t, k == agent.KindTransient || k == agent.KindOther, "kind %v: %v", k, err)
 }
 
 func TestWriteShapesTheRequest(t *testing.T) {

@@ -94,10 +94,10 @@ func selfOf(in types.Instance, region string) (agent.Self, error) {
 	}
 	switch {
 	case s.PrimaryENI == "":
-		return agent.Self{}, &agent.APIError{Kind: agent.KindUnreadable, Op: op,
+		return agent.Self{}, &agent.APIError{Kind: agent.KindOther, Op: op,
 			Err: fmt.Errorf("instance %s has no network interface at device index 0", s.InstanceID)}
 	case s.AZ == "" || s.VPCID == "":
-		return agent.Self{}, &agent.APIError{Kind: agent.KindUnreadable, Op: op,
+		return agent.Self{}, &agent.APIError{Kind: agent.KindOther, Op: op,
 			Err: fmt.Errorf("instance %s lacks its availability zone or VPC", s.InstanceID)}
 	}
 	return s, nil

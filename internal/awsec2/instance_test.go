@@ -68,7 +68,7 @@ func TestInstanceErrorsAreClassified(t *testing.T) {
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, "DescribeInstances", ae.Op)
 		assert.Equal(t, "InvalidInstanceID.NotFound", ae.Code)
-		assert.Equal(t, agent.KindBadTarget, ae.Kind)
+		assert.Equal(t, agent.KindOther, ae.Kind)
 	})
 	t.Run("denied", func(t *testing.T) {
 		emu, c, _ := emulated(t, nil)
@@ -144,6 +144,8 @@ func TestInstanceAnswersThatAreNotEC2s(t *testing.T) {
 		"device 0 on card1": instanceAnswer("i-0bbbbbbbbbbbbbbb2", attached("eni-0", 0, 1)),
 	} {
 		_, err := awsec2.Instance(context.Background(), cannedInstance(out), "eu-west-1", "i-0bbbbbbbbbbbbbbb2")
-		assert.Equal(t, agent.KindUnreadable, agent.KindOf(err), "%s: %v", name, err)
+		var ae *agent.APIError
+		require.ErrorAs(t, err, &ae, name)
+		assert.Equal(t, agent.KindOther, ae.Kind, "%s: %v", name, err)
 	}
 }

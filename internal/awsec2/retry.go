@@ -122,7 +122,7 @@ func codeKind(code, message string) (kind agent.ErrorKind, ok bool) {
 	case strings.HasPrefix(code, "InvalidRouteTableID.") || strings.HasPrefix(code, "InvalidRouteTableId."):
 		return agent.KindTableNotFound, true
 	case strings.HasPrefix(code, "InvalidInstanceID") || strings.HasPrefix(code, "InvalidNetworkInterfaceID"):
-		return agent.KindBadTarget, true
+		return agent.KindOther, true // the target instance or ENI is not usable
 	case code == "InvalidRoute.NotFound",
 		// ReplaceRoute on a missing route: "There is no route defined for
 		// '192.0.2.10/32' in the route table. Use CreateRoute instead."

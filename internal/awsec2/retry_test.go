@@ -200,8 +200,8 @@ func TestAnswersThatAreNotEC2sAreRetried(t *testing.T) {
 // The same answers, when they persist, are "not an EC2 response" (or, cut
 // short, a transient failure), never an empty success.
 func TestAnswersThatAreNotEC2sAreUnreadable(t *testing.T) {
-	want := map[string]agent.ErrorKind{"200 not XML": agent.KindUnreadable, "200 error body": agent.KindUnreadable,
-		"200 empty": agent.KindUnreadable, "extra table": agent.KindUnreadable, "cut short": agent.KindTransient}
+	want := map[string]agent.ErrorKind{"200 not XML": agent.KindOther, "200 error body": agent.KindOther,
+		"200 empty": agent.KindOther, "extra table": agent.KindOther, "cut short": agent.KindTransient}
 	for name, h := range faults() {
 		kind, ok := want[name]
 		if !ok {

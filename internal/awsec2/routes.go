@@ -57,8 +57,6 @@ var _ agent.Routes = (*Routes)(nil)
 // it.
 func (r *Routes) ClockSkew() time.Duration { return r.api.ClockSkew() }
 
-var _ agent.ClockSkewReporter = (*Routes)(nil)
-
 // fail classifies an error with what the client's retries saw.
 func (r *Routes) fail(op string, err error) error { return fail(r.api.attempts, op, err) }
 

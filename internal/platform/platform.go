@@ -18,7 +18,6 @@ import (
 	"github.com/suzlab/routeha/internal/awsec2"
 	"github.com/suzlab/routeha/internal/imdsid"
 	"github.com/suzlab/routeha/internal/netvip"
-	"github.com/suzlab/routeha/metadata"
 )
 
 // AssetTagPath is where Nitro instances expose their instance id.
@@ -55,7 +54,7 @@ func (p *Platform) aws(ctx context.Context, cfg *agent.Config, sessionName strin
 	c, err := awsec2.Load(ctx, awsec2.LoadOptions{
 		Profile:         cfg.Profile,
 		Region:          cfg.Region,
-		InstanceProfile: cfg.AuthType == metadata.AuthRole,
+		InstanceProfile: cfg.AuthType == agent.AuthRole,
 		SessionName:     sessionName,
 		AttemptTimeout:  attemptTimeout(ctx),
 		// The IMDSv2 session token is reused across actions from a

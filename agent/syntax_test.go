@@ -1,7 +1,6 @@
-package metadata
+package agent
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -35,19 +34,4 @@ func TestSyntaxFunctions(t *testing.T) {
 		}
 	}
 	assert.True(t, isRoleARN("arn:aws:iam::123456789012:role/"+strings.Repeat("a", 512)))
-}
-
-// A value shown in a reason is bounded by its quoted width: quotes,
-// backslashes and replaced bytes take two or more bytes each in %q.
-func TestPrintableBoundsTheQuotedWidth(t *testing.T) {
-	for _, v := range []string{strings.Repeat(`"`, 200), strings.Repeat(`\`, 200), strings.Repeat("\xff", 200),
-		strings.Repeat("é", 200), strings.Repeat("a", 200), strings.Repeat("\u2028", 200)} {
-		q := fmt.Sprintf("%q", printable(v))
-		if len(q) > 80+2+3 {
-			t.Errorf("%q of a %d-byte value is %d bytes", printable(v), len(v), len(q))
-		}
-	}
-	if got := printable("rtb-1234"); got != "rtb-1234" {
-		t.Errorf("a short value is changed: %q", got)
-	}
 }

@@ -1,4 +1,4 @@
-package metadata_test
+package agent_test
 
 import (
 	"bytes"
@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/metadata"
+	"github.com/suzlab/routeha/agent"
+	"github.com/suzlab/routeha/ocf"
 )
 
 const dtdPath = "/usr/share/resource-agents/ra-api-1.dtd"
@@ -75,7 +76,7 @@ var dtdActions = map[string]bool{
 var dtdTypes = map[string]bool{"string": true, "integer": true, "boolean": true, "time": true}
 
 func TestXMLIsWellFormedAndMatchesTable(t *testing.T) {
-	md := metadata.Routeha("1.2.3")
+	md := agent.New("1.2.3", nil).Definition()
 	data := md.XML()
 	assert.True(t, bytes.HasPrefix(data, []byte(`<?xml version="1.0"?>`)))
 	assert.Contains(t, string(data), `<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">`)
@@ -153,7 +154,7 @@ func TestXMLIsWellFormedAndMatchesTable(t *testing.T) {
 // The DTD wants longdesc before shortdesc, in the agent and in each
 // parameter, and content last.
 func TestXMLElementOrder(t *testing.T) {
-	d := xml.NewDecoder(bytes.NewReader(metadata.Routeha("1").XML()))
+	d := xml.NewDecoder(bytes.NewReader(agent.New("1", nil).Definition().XML()))
 	var stack []string
 	children := map[string][]string{} // path of the parent -> child names in order
 	paramOrders := [][]string{}
@@ -189,12 +190,12 @@ func TestXMLElementOrder(t *testing.T) {
 }
 
 func TestXMLEscapesText(t *testing.T) {
-	md := &metadata.Agent{
+	md := &ocf.Agent{
 		Name: "a&b", Version: `1"<2>`, Shortdesc: "x < y & z", Longdesc: "</longdesc><evil/>",
-		Params: []metadata.Param{{
-			Name: "p", Shortdesc: "s&", Longdesc: "l<", Type: metadata.String, Default: `"'<&>`,
+		Params: []ocf.Param{{
+			Name: "p", Shortdesc: "s&", Longdesc: "l<", Type: ocf.String, Default: `"'<&>`,
 		}},
-		Actions: []metadata.Action{{Name: "start", Timeout: 20 * time.Second}},
+		Actions: []ocf.Action{{Name: "start", Timeout: 20 * time.Second}},
 	}
 	x := decode(t, md.XML())
 	assert.Equal(t, "a&b", x.Name)
@@ -215,34 +216,36 @@ func TestXMLValidatesAgainstRAAPIDTD(t *testing.T) {
 		t.Skipf("%s not present (Debian: resource-agents); DTD validation not run", dtdPath)
 	}
 	file := filepath.Join(t.TempDir(), "routeha.xml")
-	require.NoError(t, os.WriteFile(file, metadata.Routeha("1.0.0").XML(), 0o644))
+	require.NoError(t, os.WriteFile(file, agent.New("1.0.0", nil).Definition().XML(), 0o644))
 	out, err := exec.Command(xmllint, "--noout", "--nonet", "--dtdvalid", dtdPath, file).CombinedOutput()
 	require.NoError(t, err, "xmllint: %s", out)
 
 	// The check itself can fail: a document with an action the DTD does
 	// not know is refused.
-	bad := metadata.Routeha("1.0.0")
-	bad.Actions = append(bad.Actions, metadata.Action{Name: "reload-agent", Timeout: time.Second})
+	bad := agent.New("1.0.0", nil).Definition()
+	bad.Actions = append(bad.Actions, ocf.Action{Name: "reload-agent", Timeout: time.Second})
 	require.NoError(t, os.WriteFile(file, bad.XML(), 0o644))
 	out, err = exec.Command(xmllint, "--noout", "--nonet", "--dtdvalid", dtdPath, file).CombinedOutput()
 	assert.Error(t, err, "xmllint accepted reload-agent: %s", out)
 }
 
-func TestActionTimeout(t *testing.T) {
-	md := metadata.Routeha("1")
-	for _, name := range []string{"start", "stop", "monitor", "validate-all"} {
-		d, ok := md.ActionTimeout(name)
-		assert.True(t, ok, name)
-		assert.Greater(t, d, time.Duration(0), name)
+// Every action is declared once, with its timeout, and each OCF action
+// but meta-data (which ocf.Run answers) has its handler there.
+func TestActionsDeclaredWithHandlerAndTimeout(t *testing.T) {
+	md := agent.New("1", nil).Definition()
+	var names []string
+	for _, act := range md.Actions {
+		names = append(names, act.Name)
+		assert.Greater(t, act.Timeout, time.Duration(0), act.Name)
+		assert.Equal(t, act.Name != "meta-data", act.Handler != nil, act.Name)
 	}
-	_, ok := md.ActionTimeout("reload-agent")
-	assert.False(t, ok)
+	assert.Equal(t, []string{"start", "stop", "monitor", "validate-all", "meta-data"}, names)
 }
 
 func TestRouteHAReturnsAFreshTable(t *testing.T) {
-	a := metadata.Routeha("1")
+	a := agent.New("1", nil).Definition()
 	a.Params[0].Name = "changed"
-	b := metadata.Routeha("1")
+	b := agent.New("1", nil).Definition()
 	assert.Equal(t, "ip", b.Params[0].Name)
 }
 
@@ -255,4 +258,89 @@ func bit(b bool) string {
 
 func seconds(d time.Duration) string {
 	return strconv.Itoa(int(d/time.Second)) + "s"
+}
+
+func TestMarkdownTableHasARowPerParameter(t *testing.T) {
+	md := agent.New("1", nil).Definition()
+	table := md.MarkdownTable()
+	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
+	require.Len(t, lines, 2+len(md.Params), table)
+	assert.Equal(t, "| parameter | required | default | meaning |", lines[0])
+	assert.Equal(t, "|---|---|---|---|", lines[1])
+	for i, p := range md.Params {
+		row := lines[2+i]
+		assert.True(t, strings.HasPrefix(row, "| `"+p.Name+"` |"), row)
+		// A row has exactly the table's 5 unescaped pipes.
+		assert.Equal(t, 5, strings.Count(row, "|")-strings.Count(row, `\|`), row)
+		if p.Default != "" {
+			assert.Contains(t, row, "`"+p.Default+"`", p.Name)
+		}
+	}
+	assert.Contains(t, lines[2], "| `ip` | yes, unique |")
+	assert.Contains(t, table, "| `routing_table` | yes |")
+	assert.Contains(t, table, "ip/32", "computed defaults are documented")
+}
+
+func TestMarkdownTableEscapesPipes(t *testing.T) {
+	md := &ocf.Agent{Params: []ocf.Param{{Name: "p", Longdesc: "a | b", Type: ocf.String}}}
+	row := strings.Split(strings.TrimSuffix(md.MarkdownTable(), "\n"), "\n")[2]
+	assert.Contains(t, row, `a \| b`)
+}
+
+func TestManPage(t *testing.T) {
+	md := agent.New("1.2.3", nil).Definition()
+	page := string(md.ManPage("suzlab", "2025-01-01"))
+	lines := strings.Split(page, "\n")
+	require.NotEmpty(t, lines)
+	assert.True(t, strings.HasPrefix(lines[0], `.TH OCF_SUZLAB_ROUTEHA 7 "2025-01-01" "routeha 1.2.3"`), lines[0])
+	assert.Contains(t, page, ".SH NAME\nocf_suzlab_routeha \\- ")
+	for _, sec := range []string{".SH SYNOPSIS", ".SH DESCRIPTION", ".SH SUPPORTED PARAMETERS", ".SH SUPPORTED ACTIONS"} {
+		assert.Contains(t, page, sec)
+	}
+	for _, p := range md.Params {
+		assert.Contains(t, page, ".TP\n\\fB"+p.Name+"\\fR\n", p.Name)
+	}
+	for _, a := range md.Actions {
+		assert.Contains(t, page, "\\fB"+a.Name+"\\fR timeout=", a.Name)
+	}
+	assert.Contains(t, page, "(string, required, unique)")
+	assert.Contains(t, page, "default \\fIlo\\fR")
+	// No line starts a roff request by accident: every line beginning with
+	// a dot or quote is one of ours.
+	for _, l := range lines {
+		if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
+			assert.Regexp(t, `^\.(TH|SH|TP|IP|B|nf|fi) ?`, l)
+		}
+	}
+}
+
+func TestManPageEscapesRoff(t *testing.T) {
+	md := &ocf.Agent{Name: "x", Shortdesc: "s", Longdesc: ".dangerous request",
+		Params: []ocf.Param{{Name: "p", Longdesc: `back\slash`, Type: ocf.String}}}
+	page := string(md.ManPage("prov", ""))
+	assert.NotContains(t, page, "\n.dangerous")
+	assert.Contains(t, page, `\&.dangerous`)
+	assert.Contains(t, page, `back\eslash`)
+}
+
+// The man page says what an operator needs beyond the parameters: every
+// exit code, the IAM actions, and the warnings of the production advice.
+func TestManPageExitCodesIAMWarnings(t *testing.T) {
+	page := string(agent.New("1.2.3", nil).Definition().ManPage("suzlab", ""))
+	for _, sec := range []string{".SH EXIT CODES", ".SH IAM", ".SH WARNINGS"} {
+		assert.Contains(t, page, sec)
+	}
+	for _, code := range []string{"0", "1", "2", "3", "4", "5", "6", "7", "190"} {
+		assert.Contains(t, page, ".TP\n\\fB"+code+"\\fR ", "exit code %s", code)
+	}
+	for _, s := range []string{
+		`ec2:DescribeRouteTables`, `ec2:ReplaceRoute`, `ec2:CreateRoute`, `ec2:DescribeNetworkInterfaces`,
+		`ec2:ModifyNetworkInterfaceAttribute`, `ec2:StopInstances`, `ec2:StartInstances`,
+		`pcmk_reboot_action=off`, `pcmk_delay_max`,
+		`crm_resource \-\-force\-start`, `pcs resource debug\-start`, `ocf\-tester`,
+		`CLOUD_NETCONFIG_MANAGE`, `nm\-cloud\-setup`, `ifcfg\-lo:0`, `OCF_CHECK_LEVEL=10`,
+		`token: 30000`, `failure\-timeout`,
+	} {
+		assert.Contains(t, page, s)
+	}
 }

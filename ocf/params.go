@@ -1,10 +1,4 @@
-// Package metadata models OCF resource-agent meta-data (ra-api-1) and holds
-// routeha's one table of parameters and actions.
-//
-// Everything that describes a parameter - the meta-data XML that Pacemaker
-// reads, defaults, syntax checks, the README table and the man page - is
-// derived from the table in routeha.go, so the five can never disagree.
-package metadata
+package ocf
 
 import (
 	"fmt"
@@ -12,102 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
-
-// ContentType is the type of a parameter's value, as ra-api-1.dtd allows it.
-type ContentType string
-
-// The content types ra-api-1.dtd accepts. "select" exists in OCF 1.1 but
-// Debian's ocf-tester validates against the older DTD, which refuses it.
-const (
-	String  ContentType = "string"
-	Integer ContentType = "integer"
-	Boolean ContentType = "boolean"
-	Time    ContentType = "time"
-)
-
-// Param describes one OCF_RESKEY_<Name> parameter.
-type Param struct {
-	Name      string
-	Shortdesc string
-	Longdesc  string
-	Type      ContentType
-	// Default is the literal default, advertised in the meta-data and used
-	// when the parameter is unset. Empty means "no literal default".
-	Default string
-	// DefaultDoc describes a computed default (such as "ip/32") for humans;
-	// it is not part of the XML, where only literal defaults belong.
-	DefaultDoc string
-	Required   bool
-	Unique     bool
-	// Choices, when set, lists the only values accepted (matched exactly).
-	Choices []string
-	// Check validates the syntax of a set value; nil means any value.
-	Check func(value string) error
-	// AliasOf names the parameter this one is a deprecated alias of.
-	AliasOf string
-	// NoEffect marks a parameter accepted only so that configurations written
-	// for another agent validate; setting it changes nothing.
-	NoEffect bool
-}
-
-// Action describes one action advertised in the meta-data.
-type Action struct {
-	Name     string
-	Timeout  time.Duration
-	Interval time.Duration // zero: not advertised
-	Depth    int
-	HasDepth bool
-}
-
-// Agent is the whole meta-data of a resource agent.
-type Agent struct {
-	Name      string
-	Version   string
-	Shortdesc string
-	Longdesc  string
-	Params    []Param
-	Actions   []Action
-	// Sections are the man page's sections after the actions (exit codes,
-	// IAM, warnings); the meta-data XML does not carry them.
-	Sections []Section
-}
-
-// Section is one man page section: an introduction and tagged items.
-type Section struct {
-	Title string
-	Intro string
-	Items []Item
-}
-
-// Item is one tagged paragraph of a Section: Term in bold, then Label, on
-// the tag line; Text below.
-type Item struct {
-	Term, Label, Text string
-}
-
-// Param returns the named parameter and whether it exists.
-func (a *Agent) Param(name string) (Param, bool) {
-	for _, p := range a.Params {
-		if p.Name == name {
-			return p, true
-		}
-	}
-	return Param{}, false
-}
-
-// ActionTimeout returns the advertised timeout of the named action, the
-// default Pacemaker uses when the configuration gives none.
-func (a *Agent) ActionTimeout(name string) (time.Duration, bool) {
-	for _, act := range a.Actions {
-		if act.Name == name {
-			return act.Timeout, true
-		}
-	}
-	return 0, false
-}
 
 // ParamError says which parameter has which bad value and why. Its message
 // is the one sentence an operator sees in crm_mon.
@@ -121,15 +21,15 @@ func (e *ParamError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("parameter %s: %s", e.Param, e.Reason)
 	}
-	return fmt.Sprintf("parameter %s=%q: %s", e.Param, printable(e.Value), e.Reason)
+	return fmt.Sprintf("parameter %s=%q: %s", e.Param, Printable(e.Value), e.Reason)
 }
 
-// printable shortens and sanitises a value for an exit reason, which
+// Printable shortens and sanitises a value for an exit reason, which
 // Pacemaker keeps on one line of limited length. Reasons show it quoted
 // (%q), where a quote, a backslash or an invalid byte takes more room than
 // in the value: the limit is on the quoted width, so that a value of 80
 // quotes cannot double the reason's length.
-func printable(v string) string {
+func Printable(v string) string {
 	const max = 80
 	v = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -178,24 +78,31 @@ func (v Values) SetNames() []string {
 	return names
 }
 
-// ParseBool accepts the spellings ocf-shellfuncs' ocf_is_true accepts.
+// ParseBool reads a boolean parameter. True is exactly what
+// ocf-shellfuncs' ocf_is_true accepts (yes, true, 1, YES, TRUE, True, ja,
+// on, ON); false is 0, false, no, off or n in any case. Anything else is
+// refused rather than read as false, as ocf_is_true would: a value that
+// looks true (Yes, y) must not silently mean false.
 func ParseBool(s string) (bool, error) {
-	switch strings.ToLower(s) {
-	case "1", "true", "yes", "on", "y":
+	switch s {
+	case "yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON":
 		return true, nil
+	}
+	switch strings.ToLower(s) {
 	case "0", "false", "no", "off", "n":
 		return false, nil
 	}
 	return false, fmt.Errorf("not a boolean (use true or false)")
 }
 
-// Parse reads every parameter of the table through lookup (which reports
-// whether a parameter is set), resolves aliases, applies defaults and runs
-// each parameter's checks. The first problem found is returned as a
-// *ParamError; parameters are checked in table order so the answer is stable.
-func (a *Agent) Parse(lookup func(name string) (string, bool)) (Values, error) {
+// ParseParams reads every parameter of a table through lookup (which
+// reports whether a parameter is set), resolves aliases, applies defaults
+// and runs each parameter's checks. The first problem found is returned as
+// a *ParamError; parameters are checked in table order so the answer is
+// stable.
+func ParseParams(params []Param, lookup func(name string) (string, bool)) (Values, error) {
 	v := Values{values: map[string]string{}, set: map[string]bool{}}
-	for _, p := range a.Params {
+	for _, p := range params {
 		val, ok := lookup(p.Name)
 		if ok && val == "" {
 			// Pacemaker passes an empty string for a parameter that was
@@ -210,7 +117,7 @@ func (a *Agent) Parse(lookup func(name string) (string, bool)) (Values, error) {
 		}
 	}
 	// Aliases fill their target when the target itself is unset.
-	for _, p := range a.Params {
+	for _, p := range params {
 		if p.AliasOf == "" || !v.set[p.Name] {
 			continue
 		}
@@ -223,7 +130,7 @@ func (a *Agent) Parse(lookup func(name string) (string, bool)) (Values, error) {
 			v.set[p.AliasOf] = true
 		}
 	}
-	for _, p := range a.Params {
+	for _, p := range params {
 		if err := p.check(v.values[p.Name], v.set[p.Name]); err != nil {
 			return Values{}, err
 		}

@@ -1,4 +1,4 @@
-package metadata_test
+package agent_test
 
 import (
 	"errors"
@@ -8,7 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/suzlab/routeha/metadata"
+	"github.com/suzlab/routeha/agent"
+	"github.com/suzlab/routeha/ocf"
 )
 
 // fuzzParams are the parameters FuzzMetadataParse sets, in argument order.
@@ -32,14 +33,14 @@ func FuzzMetadataParse(f *testing.F) {
 				vals[fuzzParams[i]] = v
 			}
 		}
-		md := metadata.Routeha("fuzz")
-		v, err := md.Parse(lookup(vals))
-		_, err2 := md.Parse(lookup(vals))
+		md := agent.New("fuzz", nil).Definition()
+		v, err := ocf.ParseParams(md.Params, lookup(vals))
+		_, err2 := ocf.ParseParams(md.Params, lookup(vals))
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("Parse is not deterministic: %v / %v", err, err2)
 		}
 		if err != nil {
-			var pe *metadata.ParamError
+			var pe *ocf.ParamError
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %T is not a *ParamError: %v", err, err)
 			}
@@ -71,7 +72,7 @@ func FuzzMetadataParse(f *testing.F) {
 		if b, err := netip.ParseAddr(address); address != "" && (err != nil || b != a) {
 			t.Fatalf("address %q did not become ip (%q)", address, v.Get("ip"))
 		}
-		ids, terr := metadata.ParseTableIDs(v.Get("routing_table"))
+		ids, terr := agent.ParseTableIDs(v.Get("routing_table"))
 		if terr != nil || len(ids) == 0 {
 			t.Fatalf("accepted routing_table %q: %v", v.Get("routing_table"), terr)
 		}
@@ -84,7 +85,7 @@ func FuzzMetadataParse(f *testing.F) {
 		if !slices.Contains([]string{"InstanceId", "NetworkInterfaceId"}, v.Get("lookup_type")) {
 			t.Fatalf("accepted lookup_type %q", v.Get("lookup_type"))
 		}
-		if _, berr := metadata.ParseBool(v.Get("create_route")); berr != nil {
+		if _, berr := ocf.ParseBool(v.Get("create_route")); berr != nil {
 			t.Fatalf("accepted create_route %q", v.Get("create_route"))
 		}
 		for _, n := range []string{"interface", "iflabel"} {

@@ -1,4 +1,4 @@
-package metadata_test
+package agent_test
 
 import (
 	"errors"
@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/metadata"
+	"github.com/suzlab/routeha/agent"
+	"github.com/suzlab/routeha/ocf"
 )
 
 const (
@@ -35,15 +36,15 @@ func with(kv ...string) map[string]string {
 	return m
 }
 
-func parse(t *testing.T, m map[string]string) (metadata.Values, error) {
+func parse(t *testing.T, m map[string]string) (ocf.Values, error) {
 	t.Helper()
-	return metadata.Routeha("1").Parse(lookup(m))
+	return ocf.ParseParams(agent.New("1", nil).Definition().Params, lookup(m))
 }
 
-func requireParamError(t *testing.T, err error, param string) *metadata.ParamError {
+func requireParamError(t *testing.T, err error, param string) *ocf.ParamError {
 	t.Helper()
 	require.Error(t, err)
-	var pe *metadata.ParamError
+	var pe *ocf.ParamError
 	require.True(t, errors.As(err, &pe), "%T %v", err, err)
 	assert.Equal(t, param, pe.Param, err.Error())
 	assert.Contains(t, err.Error(), "parameter "+param)
@@ -53,7 +54,7 @@ func requireParamError(t *testing.T, err error, param string) *metadata.ParamErr
 func TestParseDefaults(t *testing.T) {
 	v, err := parse(t, with())
 	require.NoError(t, err)
-	md := metadata.Routeha("1")
+	md := agent.New("1", nil).Definition()
 	for _, p := range md.Params {
 		switch p.Name {
 		case "ip":
@@ -126,24 +127,27 @@ func TestParseAlias(t *testing.T) {
 	requireParamError(t, err, "ip")
 }
 
+// True is exactly ocf_is_true's spellings; false is the usual false
+// spellings in any case; the rest (among them Yes and y, which look true
+// but which ocf_is_true reads as false) is refused.
 func TestParseBooleans(t *testing.T) {
-	for _, s := range []string{"1", "true", "TRUE", "True", "yes", "Yes", "on", "ON", "y", "Y"} {
+	for _, s := range []string{"yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON"} {
 		v, err := parse(t, with("create_route", s))
 		require.NoError(t, err, s)
 		assert.True(t, v.Bool("create_route"), s)
-		b, err := metadata.ParseBool(s)
+		b, err := ocf.ParseBool(s)
 		require.NoError(t, err)
 		assert.True(t, b, s)
 	}
-	for _, s := range []string{"0", "false", "FALSE", "no", "No", "off", "OFF", "n", "N"} {
+	for _, s := range []string{"0", "false", "FALSE", "False", "no", "No", "NO", "off", "OFF", "n", "N"} {
 		v, err := parse(t, with("create_route", s))
 		require.NoError(t, err, s)
 		assert.False(t, v.Bool("create_route"), s)
 	}
-	for _, s := range []string{"2", "maybe", "tru", " true", "yes ", "t", "f", "enabled"} {
+	for _, s := range []string{"2", "maybe", "tru", " true", "yes ", "t", "f", "enabled", "Yes", "y", "Y", "On", "tRUE"} {
 		_, err := parse(t, with("create_route", s))
 		requireParamError(t, err, "create_route")
-		_, err = metadata.ParseBool(s)
+		_, err = ocf.ParseBool(s)
 		assert.Error(t, err, s)
 	}
 }
@@ -188,7 +192,7 @@ func TestParseNoEffectParametersAccepted(t *testing.T) {
 	v, err := parse(t, with("awscli", "/usr/bin/aws", "monapi", "true", "curl_retries", "3", "curl_sleep", "1", "awscli_timeout", "x"))
 	require.NoError(t, err)
 	assert.True(t, v.IsSet("awscli"))
-	md := metadata.Routeha("1")
+	md := agent.New("1", nil).Definition()
 	for _, n := range []string{"awscli", "monapi", "curl_retries", "curl_sleep", "awscli_timeout"} {
 		p, ok := md.Param(n)
 		require.True(t, ok, n)
@@ -239,7 +243,7 @@ func TestCheckRoutingTable(t *testing.T) {
 		{"rtb-0123abcd, rtb-4567abcd,", []string{"rtb-0123abcd", "rtb-4567abcd"}},
 	}
 	for _, c := range cases {
-		ids, err := metadata.ParseTableIDs(c.in)
+		ids, err := agent.ParseTableIDs(c.in)
 		require.NoError(t, err, c.in)
 		assert.Equal(t, c.want, ids, c.in)
 		_, err = parse(t, with("routing_table", c.in))
@@ -264,7 +268,7 @@ func TestCheckRoutingTable(t *testing.T) {
 		"rtb-0123abcd,rtb-4567abcd,rtb-0123abcd": "twice",
 	}
 	for in, want := range bad {
-		_, err := metadata.ParseTableIDs(in)
+		_, err := agent.ParseTableIDs(in)
 		require.Error(t, err, in)
 		assert.Contains(t, err.Error(), want, in)
 		_, err = parse(t, with("routing_table", in))
@@ -351,13 +355,13 @@ func TestCheckEndpoint(t *testing.T) {
 }
 
 func TestParamErrorMessage(t *testing.T) {
-	e := &metadata.ParamError{Param: "ip", Value: "x", Reason: "is bad"}
+	e := &ocf.ParamError{Param: "ip", Value: "x", Reason: "is bad"}
 	assert.Equal(t, `parameter ip="x": is bad`, e.Error())
-	e = &metadata.ParamError{Param: "ip", Reason: "is required but not set"}
+	e = &ocf.ParamError{Param: "ip", Reason: "is required but not set"}
 	assert.Equal(t, `parameter ip: is required but not set`, e.Error())
 
 	// Control characters are replaced; the message stays on one line.
-	e = &metadata.ParamError{Param: "interface", Value: "a\nb\rc\td\x1b[31m\x7f", Reason: "is bad"}
+	e = &ocf.ParamError{Param: "interface", Value: "a\nb\rc\td\x1b[31m\x7f", Reason: "is bad"}
 	msg := e.Error()
 	assert.NotContains(t, msg, "\n")
 	assert.NotContains(t, msg, "\r")
@@ -368,14 +372,14 @@ func TestParamErrorMessage(t *testing.T) {
 
 	// Long values are cut.
 	long := strings.Repeat("x", 5000)
-	e = &metadata.ParamError{Param: "profile", Value: long, Reason: "is bad"}
+	e = &ocf.ParamError{Param: "profile", Value: long, Reason: "is bad"}
 	msg = e.Error()
 	assert.Less(t, len(msg), 200)
 	assert.Contains(t, msg, strings.Repeat("x", 80)+"...")
 	assert.True(t, strings.HasSuffix(msg, ": is bad"))
 
 	// Long multi-byte values stay valid UTF-8.
-	e = &metadata.ParamError{Param: "profile", Value: strings.Repeat("€", 100), Reason: "is bad"}
+	e = &ocf.ParamError{Param: "profile", Value: strings.Repeat("€", 100), Reason: "is bad"}
 	assert.True(t, utf8.ValidString(e.Error()))
 
 	// Through Parse, a bad value is named with its parameter.
