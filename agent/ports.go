@@ -1,7 +1,3 @@
-// Package agent is routeha's behaviour: what start, stop, monitor and
-// validate-all do, written over three small interfaces (Identity, Routes,
-// VIP) so that it can be tested without AWS or root, and so that the real
-// adapters in internal/ stay thin.
 package agent
 
 import (

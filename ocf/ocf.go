@@ -2,6 +2,12 @@
 // (OCF 1.1) for an agent written in Go: exit codes, exit reasons, action
 // dispatch, OCF_RESKEY_* and CRM_meta_* parsing, probe detection, deadlines
 // and logging the way ocf-shellfuncs does it. It knows nothing of any cloud.
+//
+// An agent declares itself once, as an Agent (agent.go): its parameters and
+// its actions, each with its handler, timeout and interval. Run (run.go)
+// dispatches from that declaration, ParseParams (params.go) reads the
+// parameters, and the meta-data XML, the man page and a Markdown parameter
+// table are rendered from it (render.go).
 package ocf
 
 import (
