@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/suzlab/routeha/internal/rsctmp"
 )
 
@@ -21,19 +23,15 @@ import (
 // file when the file's token has time left, and forgets the token when
 // IMDS refuses it (401), after which the SDK asks again.
 type TokenCache struct {
-	next HTTPDoer
+	next aws.HTTPClient
 	path string
 	now  func() time.Time
 	mu   sync.Mutex
 }
 
-// HTTPDoer is what the SDK's imds client calls.
-type HTTPDoer interface {
-	Do(*http.Request) (*http.Response, error)
-}
-
-// NewTokenCache wraps next; path is the token file in HA_RSCTMP.
-func NewTokenCache(next HTTPDoer, path string) *TokenCache {
+// NewTokenCache wraps next, the HTTP client the SDK's imds client would
+// call; path is the token file in HA_RSCTMP.
+func NewTokenCache(next aws.HTTPClient, path string) *TokenCache {
 	return &TokenCache{next: next, path: path, now: time.Now}
 }
 
