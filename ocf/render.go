@@ -125,7 +125,11 @@ func (a *Agent) ManPage(provider, date string) []byte {
 	title := "OCF_" + strings.ToUpper(provider) + "_" + strings.ToUpper(a.Name)
 	fmt.Fprintf(&b, ".TH %s 7 \"%s\" \"%s %s\" \"OCF resource agents\"\n", title, date, a.Name, a.Version)
 	fmt.Fprintf(&b, ".SH NAME\nocf_%s_%s \\- %s\n", provider, a.Name, roff(a.Shortdesc))
-	fmt.Fprintf(&b, ".SH SYNOPSIS\n.B %s\n[start | stop | monitor | validate-all | meta-data | usage]\n", a.Name)
+	synopsis := make([]string, 0, len(a.Actions)+1)
+	for _, act := range a.Actions {
+		synopsis = append(synopsis, act.Name)
+	}
+	fmt.Fprintf(&b, ".SH SYNOPSIS\n.B %s\n[%s]\n", a.Name, strings.Join(append(synopsis, "usage"), " | "))
 	fmt.Fprintf(&b, ".SH DESCRIPTION\n%s\n", roff(a.Longdesc))
 	b.WriteString(".SH SUPPORTED PARAMETERS\n")
 	for _, p := range a.Params {
