@@ -25,26 +25,29 @@ func (e *ParamError) Error() string {
 }
 
 // Printable shortens and sanitises a value for an exit reason, which
-// Pacemaker keeps on one line of limited length. Reasons show it quoted
-// (%q), where a quote, a backslash or an invalid byte takes more room than
-// in the value: the limit is on the quoted width, so that a value of 80
-// quotes cannot double the reason's length.
-func Printable(v string) string {
-	const max = 80
+// Pacemaker keeps on one line of limited length: control characters become
+// '?', and what is quoted (%q) takes at most 80 columns.
+func Printable(v string) string { return printable(v, 80) }
+
+// printable is Printable within width columns. Reasons show the value
+// quoted, where a quote, a backslash or an invalid byte takes more room
+// than in the value: the limit is on the quoted width, so that a value
+// made of quotes cannot double the reason's length.
+func printable(v string, width int) string {
 	v = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return '?'
 		}
 		return r
 	}, v)
-	width := 0
+	used := 0
 	for i := 0; i < len(v); {
 		_, size := utf8.DecodeRuneInString(v[i:])
 		w := len(strconv.Quote(v[i:i+size])) - 2
-		if width+w > max {
+		if used+w > width {
 			return v[:i] + "..."
 		}
-		width += w
+		used += w
 		i += size
 	}
 	return v

@@ -64,7 +64,7 @@ func Run(ctx context.Context, agent *Agent, args []string, environ []string, std
 	act, ok := agent.handler(name)
 	if !ok {
 		fmt.Fprint(stderr, agent.usage())
-		exitReason(stderr, agent.Redact, fmt.Sprintf("unknown action %q", Printable(name)))
+		exitReason(stderr, agent.Redact, fmt.Sprintf("unknown action %q", printable(name, 40)))
 		return ErrUnimplemented
 	}
 
