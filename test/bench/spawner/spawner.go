@@ -38,10 +38,13 @@ type Request struct {
 // Code is -1 when it did not exit by itself (not started, or killed), and
 // Err then says why.
 type Response struct {
-	Ran      bool          `json:"ran"`
-	Code     int           `json:"code"`
-	Wall     time.Duration `json:"wall_ns"` // from fork to the end of wait
-	CPU      time.Duration `json:"cpu_ns"`  // user + system, with waited-for children
+	Ran  bool          `json:"ran"`
+	Code int           `json:"code"`
+	Wall time.Duration `json:"wall_ns"` // from fork to the end of wait
+	// Started is the wall clock just before the fork, for events that
+	// other processes (the emulator) time-stamp with the same clock.
+	Started  time.Time     `json:"started"`
+	CPU      time.Duration `json:"cpu_ns"` // user + system, with waited-for children
 	MaxRSSKB int64         `json:"maxrss_kb"`
 	Err      string        `json:"err,omitempty"`
 }
@@ -89,7 +92,7 @@ func run(req Request) Response {
 	if err == nil {
 		err = cmd.Wait()
 	}
-	resp := Response{Code: -1, Wall: time.Since(t0)}
+	resp := Response{Code: -1, Wall: time.Since(t0), Started: t0}
 	if err != nil {
 		resp.Err = err.Error()
 	}

@@ -46,6 +46,9 @@ type config struct {
 	emptyBin string      // an empty static Go program, timed as the process floor ("" = not)
 	spawnBin string      // test/bench/cmd/spawn, which starts every measured process
 	profDir  string
+	abBin    string   // a second routeha binary whose monitors alternate with -routeha's ("" = none)
+	abReps   int      // monitors of each binary per table count in the A/B comparison
+	abEnv    []string // extra environment of B's monitors (KEY=VALUE)
 }
 
 func main() {
@@ -64,8 +67,14 @@ func main() {
 	flag.StringVar(&c.profDir, "profile-dir", "bench-profiles", "where -perf-bin writes its perf.data files")
 	flag.StringVar(&c.spawnBin, "spawn", "", "test/bench/cmd/spawn, built: it starts every measured process (required)")
 	flag.StringVar(&c.emptyBin, "empty", "", "an empty static Go program (test/bench/cmd/empty), timed beside routeha meta-data as the process-start floor")
+	flag.StringVar(&c.abBin, "ab", "", "after the benchmark, compare this routeha binary's recurring monitor with -routeha's, alternating them (see -ab-reps)")
+	flag.IntVar(&c.abReps, "ab-reps", 100, "monitors of each binary per table count with -ab")
+	abEnv := flag.String("ab-env", "", "with -ab: extra environment of B's monitors, KEY=VALUE,... (B may be the same binary as A)")
 	flag.Parse()
 
+	if *abEnv != "" {
+		c.abEnv = strings.Split(*abEnv, ",")
+	}
 	var err error
 	if c.tables, err = intList(tables); err != nil {
 		fatalf("-tables: %v", err)
@@ -80,7 +89,7 @@ func main() {
 		}
 		c.repsMove[a] = b
 	}
-	for _, p := range []*string{&c.routeha, &c.moveIP, &c.awsCLI, &c.out, &c.rawOut, &c.perfBin, &c.profDir, &c.emptyBin, &c.spawnBin} {
+	for _, p := range []*string{&c.routeha, &c.moveIP, &c.awsCLI, &c.out, &c.rawOut, &c.perfBin, &c.profDir, &c.emptyBin, &c.spawnBin, &c.abBin} {
 		if *p != "" {
 			if *p, err = filepath.Abs(*p); err != nil {
 				fatalf("%v", err)

@@ -107,6 +107,19 @@ func median(d []time.Duration) time.Duration {
 func (c cell) wall() []time.Duration { return c.durs(func(s sample) time.Duration { return s.Wall }) }
 func (c cell) cpu() []time.Duration  { return c.durs(func(s sample) time.Duration { return s.CPU }) }
 
+// written is the samples' times until the last route was written, of the
+// samples that wrote one.
+func (c cell) written() cell {
+	var out cell
+	for _, s := range c.s {
+		if s.Written > 0 {
+			s.Wall = s.Written
+			out.s = append(out.s, s)
+		}
+	}
+	return out
+}
+
 func (c cell) rss() (med, mx int64) {
 	v := make([]int64, len(c.s))
 	for i, s := range c.s {
@@ -288,6 +301,23 @@ func renderReport(c config, m meta, samples []sample) string {
 	}
 	p("\n")
 
+	p("## Start: until the routes are written\n\n")
+	p("The data plane moves when EC2 has the new route, not when the start action exits: routeha's start then waits at least 1 s to see that the routes stay (issue 18) before it exits 0, and aws-vpc-move-ip sleeps after each step. This is the time from the fork of the start process to the emulator's answer to its last route write (ReplaceRoute or CreateRoute, dry runs excluded), on the same starts as the whole-process start above, which it does not replace. Median in bold, (min – max, number of runs). Ratio: aws-vpc-move-ip median / routeha median.\n\n")
+	p("| tables | routeha | aws-vpc-move-ip | ratio | routeha whole start (above) |\n|---:|---|---|---:|---|\n")
+	for _, n := range c.tables {
+		whole := g[key{agentRH, "start", n}]
+		a, bb := whole.written(), g[key{agentMove, "start", n}].written()
+		if a.n() == 0 && bb.n() == 0 {
+			continue
+		}
+		r := "–"
+		if x, ok := ratio(a, bb); ok {
+			r = fmt.Sprintf("**%.0f×**", x)
+		}
+		p("| %d | %s | %s | %s | %s |\n", n, latencyCell(a), latencyCell(bb), r, fdur(median(whole.wall())))
+	}
+	p("\n")
+
 	p("## API requests per action\n\n")
 	p("From the emulator's request log (EC2) and the IMDS fake's counters, reset before each action. IMDS counts include the IMDSv2 token request.\n\n")
 	p("| action | tables | routeha EC2 | routeha IMDS | aws-vpc-move-ip EC2 | aws-vpc-move-ip IMDS |\n|---|---:|---|---|---|---|\n")
@@ -429,7 +459,7 @@ type target struct {
 
 func targets(c config, g map[key]cell) []target {
 	var ts []target
-	// Monitor median under 20 ms whatever the number of tables.
+	// Monitor median at most 10 ms for 1 to 50 tables (issue 16).
 	{
 		ok, parts := true, []string{}
 		for _, n := range c.tables {
@@ -438,10 +468,10 @@ func targets(c config, g map[key]cell) []target {
 				continue
 			}
 			md := median(cl.wall())
-			ok = ok && md < 20*time.Millisecond
+			ok = ok && md <= 10*time.Millisecond
 			parts = append(parts, fmt.Sprintf("%s (%d)", fdur(md), n))
 		}
-		ts = append(ts, target{"monitor median < 20 ms, any number of tables", strings.Join(parts, ", "), ok})
+		ts = append(ts, target{"monitor median ≤ 10 ms, 1 to 50 tables", strings.Join(parts, ", "), ok})
 	}
 	// Exactly 1 EC2 and 0 IMDS requests per steady-state monitor.
 	{
@@ -468,6 +498,10 @@ func targets(c config, g map[key]cell) []target {
 		}
 		md := median(cl.wall())
 		ts = append(ts, target{fmt.Sprintf("start median < %s with %d table(s)", fdur(lim.max), lim.n), fdur(md), md < lim.max})
+		if w := cl.written(); w.n() > 0 {
+			mw := median(w.wall())
+			ts = append(ts, target{fmt.Sprintf("start: routes written, median < %s with %d table(s) (not the whole start)", fdur(lim.max), lim.n), fdur(mw), mw < lim.max})
+		}
 	}
 	// Peak RSS under 30 MB.
 	{

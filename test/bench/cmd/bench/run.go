@@ -55,6 +55,11 @@ type sample struct {
 	EC2      map[string]int `json:"ec2"`  // requests per EC2 action
 	IMDS     map[string]int `json:"imds"` // requests per IMDS path, token included
 	Log      []string       `json:"log"`  // the emulator's log of the action: action, error code, status, latency
+	// Written is, for a start, the time from the fork to the emulator's
+	// answer to the last successful route write (ReplaceRoute or
+	// CreateRoute) of the action: when the data plane has moved. Zero when
+	// the action wrote no route.
+	Written time.Duration `json:"written_ns,omitempty"`
 }
 
 func (s sample) ec2Total() int  { return sum(s.EC2) }
@@ -161,6 +166,9 @@ func (r *runner) measure(req spawner.Request, agent string, n int, st step) (sam
 		EC2: r.w.emu.Counts(), IMDS: r.w.imds.Counts()}
 	for _, e := range r.w.emu.Log() {
 		s.Log = append(s.Log, fmt.Sprintf("+%v %s %s %d %v", e.Time.Sub(t0).Round(time.Microsecond), e.Action, e.Code, e.Status, e.Latency.Round(time.Microsecond)))
+		if isRouteWrite(e.Action) && !e.DryRun && e.Status == 200 && !resp.Started.IsZero() {
+			s.Written = max(s.Written, e.Time.Add(e.Latency).Sub(resp.Started))
+		}
 	}
 	if !resp.Ran {
 		return s, string(output), fmt.Errorf("%s %s: %s", agent, st.Action, resp.Err)
@@ -170,6 +178,10 @@ func (r *runner) measure(req spawner.Request, agent string, n int, st step) (sam
 	}
 	return s, string(output), nil
 }
+
+// isRouteWrite says whether an EC2 action moves a route: what the data
+// plane follows.
+func isRouteWrite(action string) bool { return action == "ReplaceRoute" || action == "CreateRoute" }
 
 // runCycle resets the world and runs the whole cycle with one agent.
 func (r *runner) runCycle(agent string, n int) error {
@@ -286,6 +298,11 @@ func run(c config) error {
 	}
 	if c.emptyBin != "" {
 		if err := r.floor(); err != nil {
+			return err
+		}
+	}
+	if c.abBin != "" {
+		if err := r.compare(); err != nil {
 			return err
 		}
 	}
