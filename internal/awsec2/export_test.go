@@ -77,7 +77,7 @@ func (c *CannedHTTP) Form() url.Values {
 
 // IsolateEnv gives a test long-term keys in the environment and empty
 // shared files, so that nothing of the host's AWS settings reaches it.
-func IsolateEnv(t *testing.T, accessKeyID string) {
+func IsolateEnv(t testing.TB, accessKeyID string) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN",
