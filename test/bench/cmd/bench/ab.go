@@ -64,8 +64,10 @@ func (r *runner) compare() error {
 		for _, a := range []string{agentA, agentB} {
 			slices.Sort(walls[a])
 		}
-		logf("A/B monitor, %d tables, n=%d each: A median %v, B median %v (load %s)", n, r.c.abReps,
-			median(walls[agentA]).Round(10*time.Microsecond), median(walls[agentB]).Round(10*time.Microsecond), loadAvg())
+		q1 := func(d []time.Duration) time.Duration { return d[len(d)/4].Round(10 * time.Microsecond) }
+		logf("A/B monitor, %d tables, n=%d each: A median %v (first quartile %v), B median %v (%v) (load %s)", n, r.c.abReps,
+			median(walls[agentA]).Round(10*time.Microsecond), q1(walls[agentA]),
+			median(walls[agentB]).Round(10*time.Microsecond), q1(walls[agentB]), loadAvg())
 	}
 	return removeVIP()
 }
