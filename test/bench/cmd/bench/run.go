@@ -164,12 +164,11 @@ func (r *runner) measure(req spawner.Request, agent string, n int, st step) (sam
 	output, _ := os.ReadFile(req.Output)
 	s := sample{Agent: agent, Tables: n, Step: st.Name, Wall: resp.Wall, Code: resp.Code, CPU: resp.CPU, MaxRSSKB: resp.MaxRSSKB,
 		EC2: r.w.emu.Counts(), IMDS: r.w.imds.Counts()}
-	for _, e := range r.w.emu.Log() {
+	log := r.w.emu.Log()
+	for _, e := range log {
 		s.Log = append(s.Log, fmt.Sprintf("+%v %s %s %d %v", e.Time.Sub(t0).Round(time.Microsecond), e.Action, e.Code, e.Status, e.Latency.Round(time.Microsecond)))
-		if isRouteWrite(e.Action) && !e.DryRun && e.Status == 200 && !resp.Started.IsZero() {
-			s.Written = max(s.Written, e.Time.Add(e.Latency).Sub(resp.Started))
-		}
 	}
+	s.Written = routesWritten(log, resp.Started)
 	if !resp.Ran {
 		return s, string(output), fmt.Errorf("%s %s: %s", agent, st.Action, resp.Err)
 	}
@@ -179,9 +178,22 @@ func (r *runner) measure(req spawner.Request, agent string, n int, st step) (sam
 	return s, string(output), nil
 }
 
-// isRouteWrite says whether an EC2 action moves a route: what the data
-// plane follows.
-func isRouteWrite(action string) bool { return action == "ReplaceRoute" || action == "CreateRoute" }
+// routesWritten is the time from started (the fork) to the emulator's
+// answer to the last successful route write in log (ReplaceRoute or
+// CreateRoute, not a dry run): when the data plane has moved. Zero when
+// log has none, or started is unknown.
+func routesWritten(log []ec2emu.LogEntry, started time.Time) time.Duration {
+	var last time.Duration
+	if started.IsZero() {
+		return 0
+	}
+	for _, e := range log {
+		if (e.Action == "ReplaceRoute" || e.Action == "CreateRoute") && !e.DryRun && e.Status == 200 {
+			last = max(last, e.Time.Add(e.Latency).Sub(started))
+		}
+	}
+	return last
+}
 
 // runCycle resets the world and runs the whole cycle with one agent.
 func (r *runner) runCycle(agent string, n int) error {
