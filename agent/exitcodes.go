@@ -244,3 +244,41 @@ func worseCode(code, c ocf.ExitCode) ocf.ExitCode {
 	}
 	return code
 }
+
+// unreadable answers a monitor whose VIP is here but whose tables could
+// not be read. A recurring monitor says the VIP is still served (a
+// control-plane outage must not take the data plane down); a probe
+// answers from this node's last observation.
+func (a *Agent) unreadable(ctx context.Context, r *ocf.Request, cfg *Config, self Self, err error) error {
+	words := outageWords(ctx, err)
+	o, ok := a.lastObservation(context.WithoutCancel(ctx), r.Log, cfg, self)
+	if !r.Probe {
+		if ok {
+			r.Log.Warnf("%s (%v); %s is on %s; the last read of the tables, %d s ago, had %s here",
+				outage, err, cfg.IP, cfg.Address.Interface, int(age(o).Seconds()), o.Here)
+		}
+		return serving(r.Log, outage+", VIP still served: "+words, err)
+	}
+	if !ok {
+		return ocf.Fail(unobserved, outage+"; never read the tables on this node: "+cfg.IP.String()+" may be served here",
+			fmt.Errorf("%s is on %s; %w", cfg.IP, cfg.Address.Interface, err))
+	}
+	old := age(o)
+	r.Log.Warnf("%s (%v): the answer comes from this node's observation %d s old (%s here%s)",
+		outage, err, int(old.Seconds()), o.Here, elsewhere(o))
+	cause := fmt.Errorf("answer from an observation %d s old: %w", int(old.Seconds()), err)
+	switch o.Here {
+	case CoverAll:
+		return serving(r.Log, fmt.Sprintf("%s, VIP still served; all tables routed here %s ago", outage, old), cause)
+	case CoverNone:
+		return ocf.Fail(ocf.NotRunning, fmt.Sprintf("%s; %s ago no table routed %s here", outage, old, cfg.IP), cause)
+	}
+	return ocf.Fail(ocf.ErrGeneric, fmt.Sprintf("%s; %s ago the tables disagreed on %s", outage, old, cfg.Destination), cause)
+}
+
+func elsewhere(o Observation) string {
+	if o.Elsewhere == "" {
+		return ""
+	}
+	return "; " + o.Elsewhere
+}

@@ -506,8 +506,6 @@ func requireCode(t *testing.T, want ocf.ExitCode, r result) {
 	require.Equal(t, want, r.code, "stderr:\n%s", r.stderr)
 }
 
-var _ = time.Second
-
 func prefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 // testTiming is defaultTiming shrunk tenfold, with a monitor's second read

@@ -44,7 +44,7 @@ func FuzzMetadataParse(f *testing.F) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %T is not a *ParamError: %v", err, err)
 			}
-			if _, ok := md.Param(pe.Param); !ok {
+			if !slices.ContainsFunc(md.Params, func(p ocf.Param) bool { return p.Name == pe.Param }) {
 				t.Fatalf("error names unknown parameter %q", pe.Param)
 			}
 			msg := err.Error()

@@ -41,16 +41,25 @@ func (a *Agent) removeVIP(ctx context.Context, r *ocf.Request, addr Address) err
 // stopAddress reads just the VIP and its interface from a configuration that
 // failed to parse as a whole.
 func stopAddress(env *ocf.Env) (Address, bool) {
+	table := params()
 	get := func(name string) string {
 		if v, ok := env.Param(name); ok && v != "" {
 			return v
 		}
-		if name == ParamIP {
-			if v, ok := env.Param(ParamAddress); ok {
+		for _, p := range table {
+			if p.AliasOf != name {
+				continue
+			}
+			if v, ok := env.Param(p.Name); ok && v != "" {
 				return v
 			}
 		}
-		return param(name).Default
+		for _, p := range table {
+			if p.Name == name {
+				return p.Default
+			}
+		}
+		return ""
 	}
 	ip, err := netip.ParseAddr(get(ParamIP))
 	if err != nil || ip.Zone() != "" {

@@ -113,16 +113,6 @@ type Item struct {
 	Term, Label, Text string
 }
 
-// Param returns the named parameter and whether it exists.
-func (a *Agent) Param(name string) (Param, bool) {
-	for _, p := range a.Params {
-		if p.Name == name {
-			return p, true
-		}
-	}
-	return Param{}, false
-}
-
 // handler returns the named action that has a handler.
 func (a *Agent) handler(name string) (Action, bool) {
 	for _, act := range a.Actions {

@@ -81,17 +81,23 @@ func (v Values) SetNames() []string {
 	return names
 }
 
-// ParseBool reads a boolean parameter. True is exactly what
+// ParseBool reads a boolean parameter. True is every spelling
 // ocf-shellfuncs' ocf_is_true accepts (yes, true, 1, YES, TRUE, True, ja,
-// on, ON); false is 0, false, no, off or n in any case. Anything else is
-// refused rather than read as false, as ocf_is_true would: a value that
-// looks true (Yes, y) must not silently mean false.
+// on, ON) and, in any case, the spellings of Pacemaker's crm_is_true (y,
+// yes, true, on), which earlier releases accepted: a value that worked
+// before must not make a recurring monitor answer OCF_ERR_CONFIGURED,
+// which Pacemaker treats as fatal on every node. False is 0, false, no,
+// off or n in any case. Anything else is refused rather than read as
+// false, as ocf_is_true would: a value that looks true must not silently
+// mean false.
 func ParseBool(s string) (bool, error) {
 	switch s {
 	case "yes", "true", "1", "YES", "TRUE", "True", "ja", "on", "ON":
 		return true, nil
 	}
 	switch strings.ToLower(s) {
+	case "y", "yes", "true", "on":
+		return true, nil
 	case "0", "false", "no", "off", "n":
 		return false, nil
 	}
