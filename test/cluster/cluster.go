@@ -49,6 +49,12 @@ type Config struct {
 	// set here, dc-deadtime is 2s (Pacemaker's default of 20s only delays
 	// the first election).
 	Properties map[string]string
+	// Hide lists host files that every node (and so every agent it runs)
+	// sees as empty: /dev/null is bound over each that exists, in the
+	// node's private mount namespace. The cluster knows nothing of what
+	// they are; test/lab names the files an agent under test must not
+	// read from the host (lab.HiddenHostFiles).
+	Hide []string
 	// Logf, when set, receives progress messages (t.Logf fits).
 	Logf func(format string, args ...any)
 }
@@ -293,7 +299,7 @@ fi
 if [ -d "$dir/ocf" ]; then
 	mount -t overlay overlay -o "lowerdir=$dir/ocf:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
 fi
-` + hideAssetTag + `
+@HIDE@
 ip link set lo up
 set +e
 corosync -f &
@@ -362,7 +368,7 @@ func (n *Node) prepareDirs() error {
 	if err := n.writeInitialCIB(uid, gid); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(n.Dir, "node.sh"), []byte(nodeScript), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(n.Dir, "node.sh"), []byte(strings.Replace(nodeScript, "@HIDE@", hideScript(n.c.cfg.Hide), 1)), 0o755); err != nil {
 		return err
 	}
 	if len(n.c.cfg.Agents) > 0 {

@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"strings"
 	"time"
-
-	"github.com/suzlab/routeha/internal/platform"
 )
 
 // Status is the part of `crm_mon -1 --output-as=xml` the tests use.
@@ -237,22 +235,28 @@ func (n *Node) WaitFailure(ctx context.Context, id string) (*Failure, error) {
 	return f, err
 }
 
-// hideAssetTag is a shell command for a private mount namespace: on a
-// Nitro host, whose DMI asset tag names the host's own instance, it puts
-// an empty file over the tag, so that routeha believes the IMDS fake and
-// the emulator (whose instances are not the host) rather than the hardware.
-// Elsewhere (no such file, as on the CI machine) it does nothing.
-const hideAssetTag = `{ [ ! -e ` + platform.AssetTagPath + ` ] || mount --bind /dev/null ` + platform.AssetTagPath + `; }`
+// hideScript is a shell command for a private mount namespace that puts
+// an empty file (/dev/null) over each of files that exists; "true" when
+// there are none.
+func hideScript(files []string) string {
+	parts := []string{"true"}
+	for _, f := range files {
+		q := "'" + strings.ReplaceAll(f, "'", `'\''`) + "'"
+		parts = append(parts, "{ [ ! -e "+q+" ] || mount --bind /dev/null "+q+"; }")
+	}
+	return strings.Join(parts, " && ")
+}
 
 // AgentCommand returns a command that runs name in a private mount
 // namespace in which the agents staged by StageAgents in dir appear under
 // /usr/lib/ocf/resource.d (an overlay), so that tools which only look there
 // (crm ra info, pcs resource describe, crm_resource --validate) find them
-// while the host's /usr stays untouched.
-func AgentCommand(ctx context.Context, dir string, name string, args ...string) *exec.Cmd {
+// while the host's /usr stays untouched. The files in hide read as empty
+// there (Config.Hide).
+func AgentCommand(ctx context.Context, dir string, hide []string, name string, args ...string) *exec.Cmd {
 	// crmsh logs to /var/log/crmsh: a tmpfs there, private to this mount
 	// namespace, keeps the tools from writing to the host's log.
-	script := `mount --make-rprivate / && mount -t overlay overlay -o "lowerdir=$1:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d && { [ ! -d /var/log/crmsh ] || mount -t tmpfs tmpfs /var/log/crmsh; } && ` + hideAssetTag + ` && shift && exec "$@"`
+	script := `mount --make-rprivate / && mount -t overlay overlay -o "lowerdir=$1:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d && { [ ! -d /var/log/crmsh ] || mount -t tmpfs tmpfs /var/log/crmsh; } && ` + hideScript(hide) + ` && shift && exec "$@"`
 	full := append([]string{"--mount", "--", "/bin/sh", "-c", script, "sh", dir, name}, args...)
 	cmd := exec.CommandContext(ctx, "unshare", full...)
 	cmd.WaitDelay = 5 * time.Second

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/suzlab/routeha/test/cluster"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // TestFailover runs scenarios 1-3 on a real two-node Pacemaker cluster in
@@ -17,13 +18,13 @@ import (
 // and the VIP end up, that the client's pings are answered again, and that
 // crm_mon shows routeha's exit reason. Timings are printed, not checked.
 func TestFailover(t *testing.T) {
-	harness.RequireRoot(t)
+	labtest.RequireRoot(t)
 	for _, tool := range []string{"corosync", "pacemakerd", "crm", "crm_mon", "unshare", "nsenter"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found (make deps installs Pacemaker, corosync and crmsh): %v", tool, err)
 		}
 	}
-	agent := harness.AgentBinary(t)
+	agent := labtest.AgentBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -146,13 +147,13 @@ func TestControlPlaneOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about four minutes of outages; run without -short")
 	}
-	harness.RequireRoot(t)
+	labtest.RequireRoot(t)
 	for _, tool := range []string{"corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "unshare", "nsenter"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found (make deps installs Pacemaker, corosync and crmsh): %v", tool, err)
 		}
 	}
-	agent := harness.AgentBinary(t)
+	agent := labtest.AgentBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	l, err := New(ctx, Options{Agent: agent, Dir: t.TempDir(), Logf: t.Logf,
@@ -236,13 +237,13 @@ func TestControlPlaneOutage(t *testing.T) {
 // accepted by pcs against an offline CIB (pcs -f), with the agent visible
 // to pcs only inside a private mount namespace.
 func TestPcsConfig(t *testing.T) {
-	harness.RequireRoot(t)
+	labtest.RequireRoot(t)
 	for _, tool := range []string{"pcs", "cibadmin", "unshare"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found (make deps installs pcs and Pacemaker): %v", tool, err)
 		}
 	}
-	agent := harness.AgentBinary(t)
+	agent := labtest.AgentBinary(t)
 	dir := t.TempDir()
 	ocf := dir + "/ocf"
 	if err := cluster.StageAgents(ocf, []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agent}}); err != nil {
@@ -260,7 +261,7 @@ func TestPcsConfig(t *testing.T) {
 	}
 	for _, c := range PcsConfig("2s") {
 		args := append([]string{"-f", cib}, c...)
-		cmd := cluster.AgentCommand(ctx, ocf, "pcs", args...)
+		cmd := cluster.AgentCommand(ctx, ocf, lab.HiddenHostFiles(), "pcs", args...)
 		cmd.Env = append(os.Environ(), "HOME="+dir)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("pcs %s: %v\n%s", strings.Join(args, " "), err, out)

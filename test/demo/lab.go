@@ -23,8 +23,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/ec2emu"
@@ -109,10 +110,10 @@ type Lab struct {
 	Cluster  *cluster.Cluster
 	Prober   *Prober
 
-	created []string
+	netns   map[string]*lab.Netns // by name
+	created []*lab.Netns          // in the order of their making
 	servers []*http.Server
 	router  *ec2emu.Router
-	rns     netns.NsHandle
 
 	hooks Hooks
 
@@ -202,10 +203,15 @@ func New(ctx context.Context, opts Options) (l *Lab, err error) {
 }
 
 func (l *Lab) addNetns(name string) error {
-	if err := ipCmd("netns", "add", name); err != nil {
+	ns, err := lab.CreateNetns(name)
+	if err != nil {
 		return err
 	}
-	l.created = append(l.created, name)
+	if l.netns == nil {
+		l.netns = map[string]*lab.Netns{}
+	}
+	l.netns[name] = ns
+	l.created = append(l.created, ns)
 	if l.opts.StateFile != "" {
 		f, err := os.OpenFile(l.opts.StateFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err == nil {
@@ -213,7 +219,7 @@ func (l *Lab) addNetns(name string) error {
 			f.Close()
 		}
 	}
-	return ipCmd("-n", name, "link", "set", "lo", "up")
+	return nil
 }
 
 // network creates the namespaces and veth pairs. Both ends of every pair
@@ -244,14 +250,14 @@ func (l *Lab) network() error {
 			{"-n", k.ns, "route", "add", "default", "via", k.gw},
 		}
 		for _, s := range steps {
-			if err := ipCmd(s...); err != nil {
+			if err := lab.IP(s...); err != nil {
 				return err
 			}
 		}
 	}
 	// The router forwards; reverse-path filtering would drop the VIP's
 	// replies, whose source is not on the link they arrive from.
-	return inNetns(r, func() error {
+	return l.netns[r].Do(func() error {
 		for _, kv := range [][2]string{
 			{"net/ipv4/ip_forward", "1"},
 			{"net/ipv4/conf/all/rp_filter", "0"},
@@ -266,12 +272,8 @@ func (l *Lab) network() error {
 }
 
 func (l *Lab) startEmulator() error {
-	h, err := netns.GetFromName(l.RouterNS)
-	if err != nil {
-		return err
-	}
-	l.rns = h
-	if l.router, err = ec2emu.NewRouterAt(h, Table); err != nil {
+	var err error
+	if l.router, err = ec2emu.NewRouterAt(l.netns[l.RouterNS].Handle(), Table); err != nil {
 		return err
 	}
 	st := State()
@@ -283,7 +285,7 @@ func (l *Lab) startEmulator() error {
 	}
 	l.Emu = ec2emu.New(st, ec2emu.WithOnChange(apply))
 	apply(l.Emu.Snapshot())
-	ln, err := listenIn(l.RouterNS, "0.0.0.0:"+emuPort)
+	ln, err := l.netns[l.RouterNS].Listen("tcp", "0.0.0.0:"+emuPort)
 	if err != nil {
 		return err
 	}
@@ -329,7 +331,7 @@ func (l *Lab) Events() []RouteEvent {
 // KernelNextHop returns the next hop of the router's kernel route for the
 // VIP ("" when there is none or it is a blackhole).
 func (l *Lab) KernelNextHop() string {
-	h, err := netlink.NewHandleAt(l.rns)
+	h, err := l.netns[l.RouterNS].Netlink()
 	if err != nil {
 		return ""
 	}
@@ -374,7 +376,7 @@ func (l *Lab) startIMDS() error {
 			InstanceID: n.Instance, Region: ec2emu.DefaultRegion, AZ: n.AZ,
 			Interfaces: []imdsfake.Interface{{MAC: n.MAC, ENI: n.ENI, DeviceIndex: 0, VPC: ec2emu.FixtureVPC, Subnet: subnet, IP: n.IP}},
 		})
-		ln, err := listenIn(n.NS, imdsAddr)
+		ln, err := l.netns[n.NS].Listen("tcp", imdsAddr)
 		if err != nil {
 			return err
 		}
@@ -422,7 +424,7 @@ func (l *Lab) startCluster(ctx context.Context) error {
 			Env: []string{"AWS_ENDPOINT_URL_EC2=http://" + n.GW + ":" + emuPort, "HOME=" + home},
 		})
 	}
-	c, err := cluster.New(cluster.Config{
+	c, err := cluster.New(cluster.Config{Hide: lab.HiddenHostFiles(),
 		Name:      "routeha-demo",
 		Dir:       l.opts.Dir,
 		Nodes:     specs,
@@ -629,12 +631,11 @@ func (l *Lab) HasVIP(n *Node) bool {
 // VIPLabel returns the label of the VIP on node n's loopback, and whether
 // the VIP is there.
 func (l *Lab) VIPLabel(n *Node) (string, bool) {
-	h, err := netns.GetFromName(n.NS)
-	if err != nil {
+	ns, ok := l.netns[n.NS]
+	if !ok {
 		return "", false
 	}
-	defer h.Close()
-	nh, err := netlink.NewHandleAt(h)
+	nh, err := ns.Netlink()
 	if err != nil {
 		return "", false
 	}
@@ -679,11 +680,8 @@ func (l *Lab) Close() {
 	if l.router != nil {
 		l.router.Close()
 	}
-	if l.rns.IsOpen() {
-		_ = l.rns.Close()
-	}
 	for i := len(l.created) - 1; i >= 0; i-- {
-		if err := ipCmd("netns", "del", l.created[i]); err != nil {
+		if err := l.created[i].Close(); err != nil {
 			l.logf("%v", err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/suzlab/routeha/test/ec2emu"
 )
 
@@ -359,12 +361,12 @@ func (l *Lab) ScenarioStaticRefresh(ctx context.Context) ([]*Result, error) {
 		return nil, err
 	}
 	sb := l.Other(from)
-	if err := ipCmd("-n", sb.NS, "addr", "add", VIPCIDR, "dev", "lo", "label", "lo:0"); err != nil {
+	if err := lab.IP("-n", sb.NS, "addr", "add", VIPCIDR, "dev", "lo", "label", "lo:0"); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if l.HasVIP(sb) {
-			_ = ipCmd("-n", sb.NS, "addr", "del", VIPCIDR, "dev", "lo")
+			_ = lab.IP("-n", sb.NS, "addr", "del", VIPCIDR, "dev", "lo")
 		}
 	}()
 	probe := func(what string) (string, error) {
@@ -427,7 +429,7 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 	api := api503()
 	api.down(l.Emu)
 	r.Fault = time.Now()
-	if err := ipCmd("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
+	if err := lab.IP("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
 		api.up(l.Emu)
 		return []*Result{r}, err
 	}

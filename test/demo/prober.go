@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // Probe is one ICMP echo request and its reply, if any.
@@ -48,7 +50,7 @@ func NewProber(ns string, dst netip.Addr, interval time.Duration) (*Prober, erro
 		return nil, errors.New("prober: IPv4 only")
 	}
 	p := &Prober{dst: dst, interval: interval, fd: -1, id: uint16(os.Getpid()), stop: make(chan struct{})}
-	err := inNetns(ns, func() error {
+	err := lab.EnterNamed(ns, func() error {
 		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, syscall.IPPROTO_ICMP)
 		if err != nil {
 			return fmt.Errorf("prober: raw socket: %w", err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/ec2emu"
 )
@@ -373,7 +375,7 @@ func (l *Lab) Restart(ctx context.Context, n *Node) error {
 // statically), and its link is back.
 func (l *Lab) reboot(n *Node) error {
 	if l.HasVIP(n) {
-		if err := ipCmd("-n", n.NS, "addr", "del", VIPCIDR, "dev", "lo"); err != nil {
+		if err := lab.IP("-n", n.NS, "addr", "del", VIPCIDR, "dev", "lo"); err != nil {
 			return err
 		}
 	}
@@ -381,7 +383,7 @@ func (l *Lab) reboot(n *Node) error {
 		{"-n", n.NS, "link", "set", "eth0", "up"},
 		{"-n", n.NS, "route", "replace", "default", "via", n.GW},
 	} {
-		if err := ipCmd(args...); err != nil {
+		if err := lab.IP(args...); err != nil {
 			return err
 		}
 	}
@@ -441,7 +443,7 @@ func (l *Lab) ScenarioVIPDeleted(ctx context.Context) ([]*Result, error) {
 		return nil, err
 	}
 	r, err := l.failover(ctx, "3", "VIP deleted from lo", from, func() error {
-		return ipCmd("-n", from.NS, "addr", "del", VIPCIDR, "dev", "lo")
+		return lab.IP("-n", from.NS, "addr", "del", VIPCIDR, "dev", "lo")
 	}, true)
 	if err != nil {
 		return []*Result{r}, err
@@ -517,7 +519,7 @@ func (l *Lab) ScenarioInstanceLost(ctx context.Context) ([]*Result, error) {
 		return nil, err
 	}
 	r, err := l.failover(ctx, "6", "instance lost (kill + link down)", from, func() error {
-		if err := ipCmd("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
+		if err := lab.IP("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
 			return err
 		}
 		return from.Kill()

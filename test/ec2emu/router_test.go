@@ -10,11 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 func TestRouterMirrorsTable(t *testing.T) {
-	ns := harness.NewNetns(t)
+	ns := labtest.NewNetns(t)
 	h, err := ns.Netlink()
 	require.NoError(t, err)
 	defer h.Close()

@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // The misconfigurations of issue 8 that need more than a parameter: each
@@ -19,48 +20,48 @@ import (
 
 func TestTableInAnotherVPC(t *testing.T) {
 	e := newEnv(t)
-	st := e.w.Emu.Snapshot()
+	st := e.W.Emu.Snapshot()
 	st.VPCs = append(st.VPCs, ec2emu.VPC{ID: "vpc-0ffffffffffffffff", CIDRs: []string{"10.9.0.0/16"}})
 	st.RouteTables = append(st.RouteTables, ec2emu.RouteTable{ID: "rtb-0fffffffffffffff0", VPC: "vpc-0ffffffffffffffff",
 		Routes: []ec2emu.Route{{DestinationCIDR: "10.9.0.0/16", GatewayID: "local", Origin: "CreateRouteTable"}}})
-	require.NoError(t, e.w.Emu.SetState(st))
-	e.before = e.w.Emu.Snapshot()
-	e.params["routing_table"] = rtb1 + ",rtb-0fffffffffffffff0"
-	res := e.expect("a", "validate-all", harness.OCFConfigured)
+	require.NoError(t, e.W.Emu.SetState(st))
+	e.Before = e.W.Emu.Snapshot()
+	e.Params["routing_table"] = rtb1 + ",rtb-0fffffffffffffff0"
+	res := e.Expect("a", "validate-all", lab.OCFConfigured)
 	assert.Contains(t, res.Reason, "is in vpc-0ffffffffffffffff")
-	start := e.expect("a", "start", harness.OCFConfigured)
+	start := e.Expect("a", "start", lab.OCFConfigured)
 	assert.Equal(t, res.Reason, start.Reason, "start reports it with the same reason")
-	assert.False(t, e.hasVIP("a"))
+	assert.False(t, e.HasVIP("a"))
 }
 
 func TestBlackholeRouteReportedAndRepaired(t *testing.T) {
 	e := newEnv(t)
-	e.expect("b", "start", harness.OCFSuccess)
-	require.NoError(t, e.w.Emu.SetInstanceState(ec2emu.FixtureInstanceB, "stopped"))
-	require.NoError(t, e.w.Node("a").NS.AddAddr("lo", vipDs))
-	res := e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+	e.Expect("b", "start", lab.OCFSuccess)
+	require.NoError(t, e.W.Emu.SetInstanceState(ec2emu.FixtureInstanceB, "stopped"))
+	require.NoError(t, e.W.Node("a").NS.AddAddr("lo", vipDs))
+	res := e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
 	assert.Contains(t, res.Reason, "blackhole")
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 }
 
 func TestProbeReportsMisconfiguration(t *testing.T) {
 	e := newEnv(t)
-	e.params["ip"] = "10.0.200.1" // inside the VPC's 10.0.0.0/16
-	require.NoError(t, e.w.Node("a").NS.AddAddr("lo", "10.0.200.1/32"))
-	v := e.expect("a", "validate-all", harness.OCFConfigured)
-	p := e.expect("a", "monitor", harness.OCFConfigured) // a probe
+	e.Params["ip"] = "10.0.200.1" // inside the VPC's 10.0.0.0/16
+	require.NoError(t, e.W.Node("a").NS.AddAddr("lo", "10.0.200.1/32"))
+	v := e.Expect("a", "validate-all", lab.OCFConfigured)
+	p := e.Expect("a", "monitor", lab.OCFConfigured) // a probe
 	assert.Equal(t, v.Reason, p.Reason)
 	assert.Contains(t, p.Reason, "inside the VPC")
 }
 
 func (e *env) status(node string, args ...string) (int, string) {
-	e.t.Helper()
+	e.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	r := e.w.Agent(node)
+	r := e.W.Agent(node)
 	cmd := r.Node.NS.Command(ctx, r.Bin, append([]string{"status"}, args...)...)
-	cmd.Env = r.Env(e.params)
+	cmd.Env = r.Env(e.Params)
 	out, err := cmd.Output()
 	code := 0
 	if err != nil {
@@ -71,10 +72,10 @@ func (e *env) status(node string, args ...string) (int, string) {
 
 func TestStatusHealthyAndBroken(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
+	e.Expect("a", "start", lab.OCFSuccess)
 
 	code, out := e.status("a")
-	assert.Equal(t, harness.OCFSuccess, code, out)
+	assert.Equal(t, lab.OCFSuccess, code, out)
 	assert.Contains(t, out, "instance           i-0aaaaaaaaaaaaaaa1 (eu-west-1a, eu-west-1)")
 	assert.Contains(t, out, "192.0.2.10 on lo: present")
 	assert.NotContains(t, out, "FAIL")
@@ -82,10 +83,10 @@ func TestStatusHealthyAndBroken(t *testing.T) {
 
 	// Broken: one table moved to b behind the cluster's back, the
 	// Source/Dest. check on (the fixture's default), asked as flags.
-	e.routeTo(rtb2, "b")
-	before := e.w.Emu.Snapshot()
+	e.RouteTo("b", rtb2)
+	before := e.W.Emu.Snapshot()
 	code, out = e.status("a", "--json", "--source-dest-check", "verify")
-	assert.Equal(t, harness.OCFGeneric, code, out)
+	assert.Equal(t, lab.OCFGeneric, code, out)
 	var st struct {
 		RouteTables []struct {
 			ID   string `json:"id"`
@@ -109,7 +110,7 @@ func TestStatusHealthyAndBroken(t *testing.T) {
 		failed[c.Name] = !c.OK
 	}
 	assert.True(t, failed["source/destination check"], "checks: %+v", st.Checks)
-	assert.Equal(t, harness.OCFGeneric, st.Monitor.Code)
+	assert.Equal(t, lab.OCFGeneric, st.Monitor.Code)
 	assert.Contains(t, st.Monitor.Reason, "disagree")
-	assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "status changed a route")
+	assert.Empty(t, ec2emu.Diff(before, e.W.Emu.Snapshot()), "status changed a route")
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // Issue 17: with the VIP here and the EC2 API down, the recurring monitor
@@ -27,11 +28,11 @@ import (
 func TestMonitorDuringAPIOutageIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
-	res := e.run("a", "monitor", recurring, timeout(5*time.Second))
-	assert.NotEqual(t, harness.OCFGeneric, res.Code, "reason %q", res.Reason)
-	assert.NotEqual(t, harness.OCFNotRunning, res.Code, "reason %q", res.Reason)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	res := e.Run("a", "monitor", labtest.Recurring, labtest.Timeout(5*time.Second))
+	assert.NotEqual(t, lab.OCFGeneric, res.Code, "reason %q", res.Reason)
+	assert.NotEqual(t, lab.OCFNotRunning, res.Code, "reason %q", res.Reason)
 }
 
 // cpTimeout is CRM_meta_timeout of every monitor here: short, so that a
@@ -54,7 +55,7 @@ type controlPlaneFault struct {
 
 func controlPlaneFaults() []controlPlaneFault {
 	emuFault := func(f ec2emu.Fault) func(*testing.T, *env, string) []string {
-		return func(_ *testing.T, e *env, _ string) []string { e.w.Emu.AddFault(f); return nil }
+		return func(_ *testing.T, e *env, _ string) []string { e.W.Emu.AddFault(f); return nil }
 	}
 	return []controlPlaneFault{
 		{name: "503 Unavailable", word: "DescribeRouteTables Unavailable", counted: true,
@@ -65,11 +66,11 @@ func controlPlaneFaults() []controlPlaneFault {
 			inject: emuFault(ec2emu.Fault{Kind: ec2emu.Latency, Delay: 30 * time.Second})},
 		{name: "connection refused", word: "connection refused",
 			inject: func(t *testing.T, e *env, node string) []string {
-				return []string{"AWS_ENDPOINT_URL_EC2=" + closedPort(t, e.w.Node(node))}
+				return []string{"AWS_ENDPOINT_URL_EC2=" + closedPort(t, e.W.Node(node))}
 			}},
 		{name: "IAM denies DescribeRouteTables", word: "denied by IAM (DescribeRouteTables UnauthorizedOperation)", counted: true,
 			inject: func(_ *testing.T, e *env, _ string) []string {
-				e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "DescribeRouteTables"})
+				e.W.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "DescribeRouteTables"})
 				return nil
 			}},
 		{name: "credentials refused (401 AuthFailure)", word: "AuthFailure", counted: true,
@@ -86,7 +87,7 @@ func controlPlaneFaults() []controlPlaneFault {
 }
 
 // closedPort is an EC2 URL inside node's namespace where nothing listens.
-func closedPort(t *testing.T, n *harness.Node) string {
+func closedPort(t *testing.T, n *lab.Node) string {
 	ln, err := n.NS.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().(*net.TCPAddr)
@@ -145,8 +146,8 @@ func (r *cpReport) write(t *testing.T, order []string) {
 // requestsBy counts node's DescribeRouteTables requests in the log.
 func requestsBy(e *env, node string) int {
 	n := 0
-	for _, l := range e.w.Emu.Log() {
-		if l.Principal == e.w.Node(node).AccessKeyID && l.Action == "DescribeRouteTables" {
+	for _, l := range e.W.Emu.Log() {
+		if l.Principal == e.W.Node(node).AccessKeyID && l.Action == "DescribeRouteTables" {
 			n++
 		}
 	}
@@ -170,12 +171,12 @@ func TestControlPlaneTable(t *testing.T) {
 	t.Run("readable", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
-		e.expect("a", "start", harness.OCFSuccess)
-		measure := func(node, situation, action string, want, wantReq int, opts ...func(*harness.Runner)) {
+		e.Expect("a", "start", lab.OCFSuccess)
+		measure := func(node, situation, action string, want, wantReq int, opts ...labtest.Opt) {
 			t.Helper()
-			e.w.Emu.ResetLog()
-			res := e.run(node, action, append(opts, timeout(cpTimeout))...)
-			label := "monitor (recurring)"
+			e.W.Emu.ResetLog()
+			res := e.Run(node, action, append(opts, labtest.Timeout(cpTimeout))...)
+			label := "monitor (labtest.Recurring)"
 			if !isRecurring(opts) {
 				label = "probe"
 			}
@@ -185,15 +186,15 @@ func TestControlPlaneTable(t *testing.T) {
 			assert.Equal(t, wantReq, requestsBy(e, node), "%s, %s: DescribeRouteTables requests", situation, label)
 			assert.Less(t, res.Elapsed, cpTimeout)
 		}
-		for _, kind := range []func(*harness.Runner){recurring, func(*harness.Runner) {}} {
-			measure("b", "VIP absent", "monitor", harness.OCFNotRunning, 0, kind)
-			measure("a", "VIP present, all tables route here", "monitor", harness.OCFSuccess, 1, kind)
-			e.routeTo(rtb2, "b")
-			measure("a", "VIP present, some tables route here", "monitor", harness.OCFGeneric, 2, kind)
-			e.routeTo(rtb1, "b")
-			measure("a", "VIP present, no table routes here", "monitor", harness.OCFNotRunning, 2, kind)
-			e.routeTo(rtb1, "a")
-			e.routeTo(rtb2, "a")
+		for _, kind := range []labtest.Opt{labtest.Recurring, func(*lab.Runner) {}} {
+			measure("b", "VIP absent", "monitor", lab.OCFNotRunning, 0, kind)
+			measure("a", "VIP present, all tables route here", "monitor", lab.OCFSuccess, 1, kind)
+			e.RouteTo("b", rtb2)
+			measure("a", "VIP present, some tables route here", "monitor", lab.OCFGeneric, 2, kind)
+			e.RouteTo("b", rtb1)
+			measure("a", "VIP present, no table routes here", "monitor", lab.OCFNotRunning, 2, kind)
+			e.RouteTo("a", rtb1)
+			e.RouteTo("a", rtb2)
 		}
 	})
 
@@ -201,29 +202,29 @@ func TestControlPlaneTable(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.expect("a", "start", harness.OCFSuccess)
+			e.Expect("a", "start", lab.OCFSuccess)
 			// Node b has the VIP statically on lo, as in the post, and
 			// has read the tables once (the route was on a).
-			require.NoError(t, e.w.Node("b").NS.AddAddr("lo", vipDs))
-			e.expect("b", "monitor", harness.OCFNotRunning, timeout(cpTimeout))
+			require.NoError(t, e.W.Node("b").NS.AddAddr("lo", vipDs))
+			e.Expect("b", "monitor", lab.OCFNotRunning, labtest.Timeout(cpTimeout))
 
-			measure := func(node, situation string, want int, reasonHas string, opts ...func(*harness.Runner)) harness.Result {
+			measure := func(node, situation string, want int, reasonHas string, opts ...labtest.Opt) lab.Result {
 				t.Helper()
 				extra := f.inject(t, e, node)
-				e.w.Emu.ResetLog()
-				r := e.w.Agent(node)
+				e.W.Emu.ResetLog()
+				r := e.W.Agent(node)
 				r.Timeout = cpTimeout
 				for _, o := range opts {
 					o(r)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				res := r.Run(ctx, "monitor", e.params, extra...)
+				res := r.Run(ctx, "monitor", e.Params, extra...)
 				require.NoError(t, res.Err)
-				e.w.Emu.ClearFaults()
-				e.w.Emu.ClearDenies()
+				e.W.Emu.ClearFaults()
+				e.W.Emu.ClearDenies()
 				time.Sleep(100 * time.Millisecond) // a hung request is logged when the agent has gone
-				label := "monitor (recurring)"
+				label := "monitor (labtest.Recurring)"
 				if r.Interval == 0 {
 					label = "probe"
 				}
@@ -232,67 +233,67 @@ func TestControlPlaneTable(t *testing.T) {
 					counted: f.counted, elapsed: res.Elapsed, reason: res.Reason})
 				assert.Equal(t, want, res.Code, "%s, %s: %q\n%s", situation, label, res.Reason, res.Stderr)
 				assert.LessOrEqual(t, n, 3, "%s, %s: a monitor makes at most 3 EC2 requests", situation, label)
-				if f.counted && want != harness.OCFNotRunning {
+				if f.counted && want != lab.OCFNotRunning {
 					assert.Positive(t, n, "%s, %s: the fault was met", situation, label)
 				}
 				assert.Less(t, res.Elapsed, cpTimeout, "%s, %s: inside CRM_meta_timeout", situation, label)
 				assert.LessOrEqual(t, len(res.Reason), 127)
 				assert.NotContains(t, res.Reason, "...", "the reason was cut")
-				if want != harness.OCFNotRunning || reasonHas != "" {
+				if want != lab.OCFNotRunning || reasonHas != "" {
 					assert.Contains(t, res.Reason, "EC2 control plane unreachable", "%s, %s", situation, label)
 				}
 				assert.Contains(t, res.Reason, reasonHas, "%s, %s", situation, label)
-				if want == harness.OCFDegraded {
+				if want == lab.OCFDegraded {
 					assert.Contains(t, res.Stderr, "WARNING", "a warning, not an error")
 					assert.Contains(t, res.Reason, "VIP still served")
 				}
-				ok, err := e.w.Node(node).NS.HasAddr("lo", vipDs)
+				ok, err := e.W.Node(node).NS.HasAddr("lo", vipDs)
 				require.NoError(t, err)
 				assert.True(t, ok, "%s, %s: the VIP stays", situation, label)
 				return res
 			}
-			probe := func(*harness.Runner) {}
+			probe := func(*lab.Runner) {}
 
-			measure("a", "VIP present, tables unreadable", harness.OCFDegraded, f.word, recurring)
-			measure("a", "VIP present, tables unreadable, observed here", harness.OCFDegraded, "all tables routed here", probe)
-			measure("b", "VIP present, tables unreadable, observed elsewhere", harness.OCFNotRunning, "no table routed "+vip+" here", probe)
-			require.NoError(t, os.Remove(filepath.Join(e.w.Node("a").RscTmp, "routeha-vip.observation")))
-			measure("a", "VIP present, tables unreadable, never observed", harness.OCFInstalled, "never read the tables", probe)
+			measure("a", "VIP present, tables unreadable", lab.OCFDegraded, f.word, labtest.Recurring)
+			measure("a", "VIP present, tables unreadable, observed here", lab.OCFDegraded, "all tables routed here", probe)
+			measure("b", "VIP present, tables unreadable, observed elsewhere", lab.OCFNotRunning, "no table routed "+vip+" here", probe)
+			require.NoError(t, os.Remove(filepath.Join(e.W.Node("a").RscTmp, "routeha-vip.observation")))
+			measure("a", "VIP present, tables unreadable, never observed", lab.OCFInstalled, "never read the tables", probe)
 			// VIP absent: 7 without a request, whatever the fault.
-			require.NoError(t, e.w.Node("b").NS.DelAddr("lo", vipDs))
-			for _, kind := range []func(*harness.Runner){recurring, probe} {
+			require.NoError(t, e.W.Node("b").NS.DelAddr("lo", vipDs))
+			for _, kind := range []labtest.Opt{labtest.Recurring, probe} {
 				extra := f.inject(t, e, "b")
-				e.w.Emu.ResetLog()
-				r := e.w.Agent("b")
+				e.W.Emu.ResetLog()
+				r := e.W.Agent("b")
 				r.Timeout = cpTimeout
 				kind(r)
-				res := r.Run(context.Background(), "monitor", e.params, extra...)
-				e.w.Emu.ClearFaults()
-				e.w.Emu.ClearDenies()
+				res := r.Run(context.Background(), "monitor", e.Params, extra...)
+				e.W.Emu.ClearFaults()
+				e.W.Emu.ClearDenies()
 				require.NoError(t, res.Err)
-				label := map[bool]string{true: "monitor (recurring)", false: "probe"}[r.Interval > 0]
+				label := map[bool]string{true: "monitor (labtest.Recurring)", false: "probe"}[r.Interval > 0]
 				report.add(cpRow{fault: f.name, situation: "VIP absent", action: label, code: res.Code, requests: requestsBy(e, "b"),
 					counted: f.counted, elapsed: res.Elapsed, reason: res.Reason})
-				assert.Equal(t, harness.OCFNotRunning, res.Code, "VIP absent, %s: %q", label, res.Reason)
+				assert.Equal(t, lab.OCFNotRunning, res.Code, "VIP absent, %s: %q", label, res.Reason)
 				assert.Zero(t, requestsBy(e, "b"), "VIP absent, %s: no EC2 request", label)
 				assert.Less(t, res.Elapsed, cpTimeout)
 			}
-			var res harness.Result
+			var res lab.Result
 
 			// The API is back: the next monitor is 0, no operator action.
-			e.w.Emu.ResetLog()
-			res = e.expect("a", "monitor", harness.OCFSuccess, recurring, timeout(cpTimeout))
-			report.add(cpRow{fault: f.name, situation: "API back", action: "monitor (recurring)", code: res.Code,
+			e.W.Emu.ResetLog()
+			res = e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring, labtest.Timeout(cpTimeout))
+			report.add(cpRow{fault: f.name, situation: "API back", action: "monitor (labtest.Recurring)", code: res.Code,
 				requests: requestsBy(e, "a"), counted: true, elapsed: res.Elapsed})
 			assert.Equal(t, 1, requestsBy(e, "a"))
-			assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
-			assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
+			assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
+			assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb2))
 		})
 	}
 }
 
-func isRecurring(opts []func(*harness.Runner)) bool {
-	r := &harness.Runner{}
+func isRecurring(opts []labtest.Opt) bool {
+	r := &lab.Runner{}
 	for _, o := range opts {
 		o(r)
 	}
@@ -304,17 +305,17 @@ func isRecurring(opts []func(*harness.Runner)) bool {
 func TestStatusDuringAPIOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
 	time.Sleep(1100 * time.Millisecond)
 	code, out := e.status("a")
-	assert.Equal(t, harness.OCFDegraded, code, out)
+	assert.Equal(t, lab.OCFDegraded, code, out)
 	assert.Regexp(t, `control plane\s+unreachable: DescribeRouteTables Unavailable`, out)
 	assert.Regexp(t, `last good read\s+all tables routed here, [1-9]\d*s ago`, out)
 	assert.Contains(t, out, "monitor: 190 OCF_DEGRADED, degraded: the VIP is served but the route could not be confirmed")
-	e.w.Emu.ClearFaults()
+	e.W.Emu.ClearFaults()
 	code, out = e.status("a")
-	assert.Equal(t, harness.OCFSuccess, code, out)
+	assert.Equal(t, lab.OCFSuccess, code, out)
 	assert.Regexp(t, `control plane\s+reachable`, out)
 	assert.Regexp(t, `last good read\s+all tables routed here, 0s ago`, out)
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // statusCount is an http.Handler in front of another that counts the
@@ -23,7 +24,7 @@ type statusCount struct {
 }
 
 func (s *statusCount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &harness.StatusWriter{ResponseWriter: w}
+	sw := &lab.StatusWriter{ResponseWriter: w}
 	s.next.ServeHTTP(sw, r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -47,17 +48,17 @@ func (s *statusCount) reset() {
 
 // nitro makes node's actions run on a "Nitro instance": its DMI asset tag
 // (bind-mounted in a private mount namespace per action) names it.
-func nitro(node *harness.Node) func(*harness.Runner) {
-	return func(r *harness.Runner) { r.AssetTag = node.InstanceID }
+func nitro(node *lab.Node) labtest.Opt {
+	return func(r *lab.Runner) { r.AssetTag = node.InstanceID }
 }
 
 // withoutIMDS puts node a's IMDS down behind a counter of its answers and
 // returns the counter.
 func (e *env) withoutIMDS() *statusCount {
-	a := e.w.Node("a")
+	a := e.W.Node("a")
 	a.IMDS.SetFault(imdsDown())
 	c := &statusCount{next: a.IMDS}
-	a.IMDSURL = harness.Serve(e.t, a.NS, c)
+	a.IMDSURL = labtest.Serve(e.T, a.NS, c)
 	return c
 }
 
@@ -67,24 +68,24 @@ func (e *env) withoutIMDS() *statusCount {
 // tables), and the next monitor asks neither service anything.
 func TestNoIMDSOnNitroWithRegion(t *testing.T) {
 	e := newEnv(t)
-	a := e.w.Node("a")
+	a := e.W.Node("a")
 	imds := e.withoutIMDS()
 	const role = "arn:aws:iam::123456789012:role/routeha"
-	e.w.Emu.SetRoleMode(role) // route writes need the role
-	e.params["routing_table_role"] = role
-	e.params["region"] = ec2emu.DefaultRegion
+	e.W.Emu.SetRoleMode(role) // route writes need the role
+	e.Params["routing_table_role"] = role
+	e.Params["region"] = ec2emu.DefaultRegion
 
-	res := e.expect("a", "start", harness.OCFSuccess, nitro(a))
+	res := e.Expect("a", "start", lab.OCFSuccess, nitro(a))
 	t.Logf("start without IMDS: %v", res.Elapsed)
 	assert.Less(t, res.Elapsed, 20*time.Second)
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
-	assert.True(t, e.hasVIP("a"))
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb2))
+	assert.True(t, e.HasVIP("a"))
 	all, ok := imds.counts()
 	assert.NotZero(t, all, "IMDS is asked first")
 	assert.Zero(t, ok, "no IMDS request succeeded")
-	assert.Equal(t, 1, e.w.Emu.Count("DescribeInstances"))
-	for _, l := range e.w.Emu.Log() {
+	assert.Equal(t, 1, e.W.Emu.Count("DescribeInstances"))
+	for _, l := range e.W.Emu.Log() {
 		switch l.Action {
 		case "DescribeInstances":
 			assert.Equal(t, a.AccessKeyID, l.Principal, "DescribeInstances with the node's own credentials")
@@ -94,29 +95,29 @@ func TestNoIMDSOnNitroWithRegion(t *testing.T) {
 		}
 	}
 
-	e.w.Emu.ResetLog()
+	e.W.Emu.ResetLog()
 	imds.reset()
-	e.expect("a", "monitor", harness.OCFSuccess, recurring, nitro(a))
-	assert.Zero(t, e.w.Emu.Count("DescribeInstances"), "the identity is cached")
-	assert.Equal(t, 1, e.w.Emu.Count("DescribeRouteTables"), "the monitor's one read")
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring, nitro(a))
+	assert.Zero(t, e.W.Emu.Count("DescribeInstances"), "the identity is cached")
+	assert.Equal(t, 1, e.W.Emu.Count("DescribeRouteTables"), "the monitor's one read")
 	all, _ = imds.counts()
 	assert.Zero(t, all, "the cache matches the asset tag: IMDS is not asked")
 
-	e.expect("a", "stop", harness.OCFSuccess, nitro(a))
-	assert.False(t, e.hasVIP("a"))
-	e.expect("a", "monitor", harness.OCFNotRunning, nitro(a))
+	e.Expect("a", "stop", lab.OCFSuccess, nitro(a))
+	assert.False(t, e.HasVIP("a"))
+	e.Expect("a", "monitor", lab.OCFNotRunning, nitro(a))
 }
 
 // Without region the fallback cannot run; the exit reason says what to set.
 func TestNoIMDSOnNitroWithoutRegion(t *testing.T) {
 	e := newEnv(t)
-	a := e.w.Node("a")
+	a := e.W.Node("a")
 	e.withoutIMDS()
-	res := e.expect("a", "start", harness.OCFGeneric, nitro(a), timeout(5*time.Second))
+	res := e.Expect("a", "start", lab.OCFGeneric, nitro(a), labtest.Timeout(5*time.Second))
 	assert.Less(t, res.Elapsed, 5*time.Second)
 	assert.Contains(t, res.Reason, "instance metadata service failed")
 	assert.Contains(t, res.Reason, "setting region")
-	assert.Zero(t, e.w.Emu.Count("DescribeInstances"))
-	assert.False(t, e.hasVIP("a"))
-	require.Empty(t, e.target(rtb1))
+	assert.Zero(t, e.W.Emu.Count("DescribeInstances"))
+	assert.False(t, e.HasVIP("a"))
+	require.Empty(t, e.Target(rtb1))
 }

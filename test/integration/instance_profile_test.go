@@ -5,25 +5,26 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // auth_type=role signs with the instance profile's credentials from IMDS,
 // even with keys in the environment (the harness always sets some).
 func TestAuthTypeRoleUsesTheInstanceProfile(t *testing.T) {
 	e := newEnv(t)
-	a := e.w.Node("a")
+	a := e.W.Node("a")
 	a.IMDS.SetRole("routeha-node")
-	e.params["auth_type"] = "role"
-	e.w.Emu.ResetLog()
+	e.Params["auth_type"] = "role"
+	e.W.Emu.ResetLog()
 
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 
 	roleKey := imdsfake.RoleAccessKeyID(a.InstanceID)
 	var writes, reads int
-	for _, l := range e.w.Emu.Log() {
+	for _, l := range e.W.Emu.Log() {
 		assert.Equal(t, roleKey, l.Principal, "%s signed by the instance profile, not %s", l.Action, a.AccessKeyID)
 		switch l.Action {
 		case "ReplaceRoute", "CreateRoute":
@@ -34,8 +35,8 @@ func TestAuthTypeRoleUsesTheInstanceProfile(t *testing.T) {
 	}
 	assert.Equal(t, 2, writes, "both tables moved")
 	assert.NotZero(t, reads)
-	assert.Equal(t, a.ENI, e.target(rtb1))
-	assert.Equal(t, a.ENI, e.target(rtb2))
+	assert.Equal(t, a.ENI, e.Target(rtb1))
+	assert.Equal(t, a.ENI, e.Target(rtb2))
 	assert.NotZero(t, a.IMDS.Counts()["/latest/meta-data/iam/security-credentials/routeha-node"])
 }
 
@@ -43,10 +44,10 @@ func TestAuthTypeRoleUsesTheInstanceProfile(t *testing.T) {
 // reason, and changes nothing.
 func TestAuthTypeRoleWithoutInstanceProfile(t *testing.T) {
 	e := newEnv(t)
-	e.params["auth_type"] = "role"
-	res := e.expect("a", "start", harness.OCFGeneric, timeout(10e9))
+	e.Params["auth_type"] = "role"
+	res := e.Expect("a", "start", lab.OCFGeneric, labtest.Timeout(10e9))
 	assert.Contains(t, res.Reason, "no credentials from the instance profile (HTTP 404)")
-	assert.Zero(t, e.w.Emu.Count("DescribeRouteTables")+e.w.Emu.Count("ReplaceRoute")+e.w.Emu.Count("CreateRoute"),
+	assert.Zero(t, e.W.Emu.Count("DescribeRouteTables")+e.W.Emu.Count("ReplaceRoute")+e.W.Emu.Count("CreateRoute"),
 		"nothing reaches EC2 unsigned")
-	assert.Equal(t, e.before.RouteTable(rtb1), e.w.Emu.Snapshot().RouteTable(rtb1), "untouched")
+	assert.Equal(t, e.Before.RouteTable(rtb1), e.W.Emu.Snapshot().RouteTable(rtb1), "untouched")
 }

@@ -5,9 +5,7 @@
 package integration
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,255 +13,168 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 const (
-	vip   = "192.0.2.10"
-	vipDs = "192.0.2.10/32"
-	rtb1  = ec2emu.FixtureRouteTable1
-	rtb2  = ec2emu.FixtureRouteTable2
+	vip   = labtest.VIP
+	vipDs = labtest.VIPDs
+	rtb1  = labtest.RTB1
+	rtb2  = labtest.RTB2
 )
 
-// env is one test's world with the parameters of one resource.
-type env struct {
-	t      *testing.T
-	w      *harness.World
-	params map[string]string
-	before *ec2emu.State
-}
+// env is one scenario (labtest.Env) with this package's own helpers.
+type env struct{ *labtest.Env }
 
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	w := harness.NewWorld(t)
-	e := &env{t: t, w: w, params: map[string]string{
-		"ip": vip, "routing_table": rtb1 + "," + rtb2, "source_dest_check": "ignore",
-	}}
-	e.before = w.Emu.Snapshot()
-	// Whatever a test does, only the configured destination in the
-	// configured tables may ever change.
-	t.Cleanup(func() { e.assertOnlyOurRouteChanged() })
-	return e
-}
-
-func (e *env) run(node, action string, opts ...func(*harness.Runner)) harness.Result {
-	e.t.Helper()
-	r := e.w.Agent(node)
-	for _, o := range opts {
-		o(r)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res := r.Run(ctx, action, e.params)
-	require.NoError(e.t, res.Err, "running %s on %s", action, node)
-	return res
-}
-
-func timeout(d time.Duration) func(*harness.Runner) { return func(r *harness.Runner) { r.Timeout = d } }
-func recurring(r *harness.Runner)                   { r.Interval = 10 * time.Second }
-
-func (e *env) expect(node, action string, code int, opts ...func(*harness.Runner)) harness.Result {
-	e.t.Helper()
-	res := e.run(node, action, opts...)
-	require.Equal(e.t, code, res.Code, "%s on node %s: reason %q\nstderr:\n%s", action, node, res.Reason, res.Stderr)
-	if code != harness.OCFSuccess {
-		assert.NotEmpty(e.t, res.Reason, "every failure has an exit reason")
-		assert.LessOrEqual(e.t, len(res.Reason), 127, "Pacemaker keeps 127 bytes of a reason: %q", res.Reason)
-	}
-	return res
-}
-
-// target returns the ENI (or instance) the VIP's route in table points at,
-// "" when there is no route.
-func (e *env) target(table string) string {
-	st := e.w.Emu.Snapshot()
-	rt := st.RouteTable(table)
-	require.NotNil(e.t, rt)
-	r := rt.Route(vipDs)
-	if r == nil {
-		return ""
-	}
-	if r.NetworkInterfaceID != "" {
-		return r.NetworkInterfaceID
-	}
-	return r.InstanceID
-}
-
-func (e *env) hasVIP(node string) bool {
-	ok, err := e.w.Node(node).NS.HasAddr("lo", vipDs)
-	require.NoError(e.t, err)
-	return ok
-}
-
-// routeTo moves the VIP's route behind the agent's back.
-func (e *env) routeTo(table, node string) {
-	require.NoError(e.t, e.w.Emu.SetRoute(table, vipDs, e.w.Node(node).ENI))
-}
-
-func (e *env) assertOnlyOurRouteChanged() {
-	configured := map[string]bool{}
-	for _, id := range strings.Split(e.params["routing_table"], ",") {
-		configured[id] = true
-	}
-	dst := e.params["destination_cidr"]
-	if dst == "" {
-		dst = e.params["ip"] + "/32"
-		if strings.Contains(e.params["ip"], ":") {
-			dst = e.params["ip"] + "/128"
-		}
-	}
-	for _, c := range ec2emu.Diff(e.before, e.w.Emu.Snapshot()) {
-		assert.True(e.t, configured[c.RouteTableID] && c.Destination == dst,
-			"a route outside the resource changed: %s", c)
-	}
-}
+func newEnv(t *testing.T) *env { return &env{labtest.NewEnv(t)} }
 
 func TestStartFromNothing(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "monitor", harness.OCFNotRunning)
-	e.expect("a", "start", harness.OCFSuccess)
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
-	assert.True(t, e.hasVIP("a"))
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
-	e.expect("b", "monitor", harness.OCFNotRunning)
+	e.Expect("a", "monitor", lab.OCFNotRunning)
+	e.Expect("a", "start", lab.OCFSuccess)
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb2))
+	assert.True(t, e.HasVIP("a"))
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+	e.Expect("b", "monitor", lab.OCFNotRunning)
 }
 
 func TestStartTwiceIsIdempotent(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Emu.ResetLog()
-	e.expect("a", "start", harness.OCFSuccess)
-	assert.Zero(t, e.w.Emu.Count("ReplaceRoute")+e.w.Emu.Count("CreateRoute"), "nothing to write the second time")
-	e.expect("a", "monitor", harness.OCFSuccess)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Emu.ResetLog()
+	e.Expect("a", "start", lab.OCFSuccess)
+	assert.Zero(t, e.W.Emu.Count("ReplaceRoute")+e.W.Emu.Count("CreateRoute"), "nothing to write the second time")
+	e.Expect("a", "monitor", lab.OCFSuccess)
 }
 
 func TestCreateRouteFalse(t *testing.T) {
 	e := newEnv(t)
-	e.params["create_route"] = "false"
-	res := e.expect("a", "start", harness.OCFConfigured)
+	e.Params["create_route"] = "false"
+	res := e.Expect("a", "start", lab.OCFConfigured)
 	assert.Contains(t, res.Reason, "create_route")
-	assert.False(t, e.hasVIP("a"), "a refused start changes nothing")
-	e.expect("a", "validate-all", harness.OCFConfigured)
+	assert.False(t, e.HasVIP("a"), "a refused start changes nothing")
+	e.Expect("a", "validate-all", lab.OCFConfigured)
 
-	e.routeTo(rtb1, "b")
-	e.routeTo(rtb2, "b")
-	e.expect("a", "start", harness.OCFSuccess)
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
+	e.RouteTo("b", rtb1)
+	e.RouteTo("b", rtb2)
+	e.Expect("a", "start", lab.OCFSuccess)
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
 }
 
 func TestStopTwiceNeedsNoAPI(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
-	e.w.Node("a").IMDS.SetFault(imdsDown())
-	e.w.Emu.ResetLog()
-	e.expect("a", "stop", harness.OCFSuccess)
-	e.expect("a", "stop", harness.OCFSuccess)
-	assert.False(t, e.hasVIP("a"))
-	assert.Empty(t, e.w.Emu.Log(), "stop made an EC2 request")
-	e.expect("a", "monitor", harness.OCFNotRunning)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	e.W.Node("a").IMDS.SetFault(imdsDown())
+	e.W.Emu.ResetLog()
+	e.Expect("a", "stop", lab.OCFSuccess)
+	e.Expect("a", "stop", lab.OCFSuccess)
+	assert.False(t, e.HasVIP("a"))
+	assert.Empty(t, e.W.Emu.Log(), "stop made an EC2 request")
+	e.Expect("a", "monitor", lab.OCFNotRunning)
 }
 
 func TestMonitorRows(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 
 	// The route moved away in one table: the tables disagree.
-	e.routeTo(rtb2, "b")
-	res := e.expect("a", "monitor", harness.OCFGeneric, recurring)
+	e.RouteTo("b", rtb2)
+	res := e.Expect("a", "monitor", lab.OCFGeneric, labtest.Recurring)
 	assert.Contains(t, res.Reason, "disagree")
 	assert.Contains(t, res.Reason, ec2emu.FixtureInstanceB)
 
 	// In both: not running here.
-	e.routeTo(rtb1, "b")
-	res = e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+	e.RouteTo("b", rtb1)
+	res = e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
 	assert.Contains(t, res.Reason, "routes it to "+ec2emu.FixtureInstanceB)
 
 	// start takes it back.
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 
 	// The VIP deleted behind the agent's back: not running.
-	require.NoError(t, e.w.Node("a").NS.DelAddr("lo", vipDs))
-	res = e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+	require.NoError(t, e.W.Node("a").NS.DelAddr("lo", vipDs))
+	res = e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
 	assert.Contains(t, res.Reason, "not on lo")
 }
 
 func TestMonitorSteadyStateCost(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Emu.ResetLog()
-	e.w.Node("a").IMDS.Reset()
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
-	assert.Equal(t, map[string]int{"DescribeRouteTables": 1}, e.w.Emu.Counts(), "one request for both tables")
-	assert.Zero(t, e.w.Node("a").IMDS.Total(), "identity comes from the cache")
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Emu.ResetLog()
+	e.W.Node("a").IMDS.Reset()
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+	assert.Equal(t, map[string]int{"DescribeRouteTables": 1}, e.W.Emu.Counts(), "one request for both tables")
+	assert.Zero(t, e.W.Node("a").IMDS.Total(), "identity comes from the cache")
 }
 
 func TestProbeOnStandbyWithStrayVIP(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	require.NoError(t, e.w.Node("b").NS.AddAddr("lo", vipDs))
-	res := e.expect("b", "monitor", harness.OCFNotRunning) // interval 0: a probe
+	e.Expect("a", "start", lab.OCFSuccess)
+	require.NoError(t, e.W.Node("b").NS.AddAddr("lo", vipDs))
+	res := e.Expect("b", "monitor", lab.OCFNotRunning) // interval 0: a probe
 	assert.Contains(t, res.Reason, "routes it to "+ec2emu.FixtureInstanceA)
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1), "a probe changes nothing")
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1), "a probe changes nothing")
 }
 
 func TestFailoverBetweenNodes(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("b", "start", harness.OCFSuccess)
-	assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb1))
-	assert.Equal(t, ec2emu.FixtureENIB, e.target(rtb2))
-	e.expect("a", "monitor", harness.OCFNotRunning, recurring)
-	e.expect("b", "monitor", harness.OCFSuccess, recurring)
-	e.expect("a", "stop", harness.OCFSuccess)
-	assert.False(t, e.hasVIP("a"))
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("b", "start", lab.OCFSuccess)
+	assert.Equal(t, ec2emu.FixtureENIB, e.Target(rtb1))
+	assert.Equal(t, ec2emu.FixtureENIB, e.Target(rtb2))
+	e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
+	e.Expect("b", "monitor", lab.OCFSuccess, labtest.Recurring)
+	e.Expect("a", "stop", lab.OCFSuccess)
+	assert.False(t, e.HasVIP("a"))
 }
 
 func TestLookupTypes(t *testing.T) {
 	for _, lt := range []string{"InstanceId", "NetworkInterfaceId"} {
 		t.Run(lt, func(t *testing.T) {
 			e := newEnv(t)
-			e.params["lookup_type"] = lt
-			e.expect("a", "start", harness.OCFSuccess)
-			r := e.w.Emu.Snapshot().RouteTable(rtb1).Route(vipDs)
+			e.Params["lookup_type"] = lt
+			e.Expect("a", "start", lab.OCFSuccess)
+			r := e.W.Emu.Snapshot().RouteTable(rtb1).Route(vipDs)
 			require.NotNil(t, r)
 			assert.Equal(t, ec2emu.FixtureInstanceA, r.InstanceID)
 			assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
-			e.expect("a", "monitor", harness.OCFSuccess)
-			e.expect("b", "start", harness.OCFSuccess)
-			e.expect("a", "monitor", harness.OCFNotRunning)
+			e.Expect("a", "monitor", lab.OCFSuccess)
+			e.Expect("b", "start", lab.OCFSuccess)
+			e.Expect("a", "monitor", lab.OCFNotRunning)
 		})
 	}
 }
 
 func TestIPv6(t *testing.T) {
 	e := newEnv(t)
-	e.params["ip"] = "2001:db8::10"
-	e.expect("a", "start", harness.OCFSuccess)
-	r := e.w.Emu.Snapshot().RouteTable(rtb1).Route("2001:db8::10/128")
+	e.Params["ip"] = "2001:db8::10"
+	e.Expect("a", "start", lab.OCFSuccess)
+	r := e.W.Emu.Snapshot().RouteTable(rtb1).Route("2001:db8::10/128")
 	require.NotNil(t, r)
 	assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
-	ok, err := e.w.Node("a").NS.HasAddr("lo", "2001:db8::10/128")
+	ok, err := e.W.Node("a").NS.HasAddr("lo", "2001:db8::10/128")
 	require.NoError(t, err)
 	assert.True(t, ok)
-	e.expect("a", "monitor", harness.OCFSuccess)
-	e.expect("a", "stop", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFNotRunning)
+	e.Expect("a", "monitor", lab.OCFSuccess)
+	e.Expect("a", "stop", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFNotRunning)
 }
 
 func TestThrottlingStillSucceeds(t *testing.T) {
 	e := newEnv(t)
 	// The next eight requests, whatever they are, are throttled.
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 8})
-	res := e.expect("a", "start", harness.OCFSuccess, timeout(30*time.Second))
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 8})
+	res := e.Expect("a", "start", lab.OCFSuccess, labtest.Timeout(30*time.Second))
 	assert.Less(t, res.Elapsed, 30*time.Second)
 	// A monitor makes at most 3 requests: two throttled, the third answers.
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 2})
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 2})
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 }
 
 // A node whose clock is off by more than AWS's 5-minute window (NTP down,
@@ -274,21 +185,21 @@ func TestClockSkewCorrected(t *testing.T) {
 	for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
 		t.Run(skew.String(), func(t *testing.T) {
 			e := newEnv(t)
-			e.w.Emu.SetClockSkew(skew)
-			e.w.Emu.ResetLog()
-			res := e.expect("a", "start", harness.OCFSuccess)
-			assert.Equal(t, e.w.Node("a").ENI, e.target(rtb1))
+			e.W.Emu.SetClockSkew(skew)
+			e.W.Emu.ResetLog()
+			res := e.Expect("a", "start", lab.OCFSuccess)
+			assert.Equal(t, e.W.Node("a").ENI, e.Target(rtb1))
 			word := map[bool]string{true: "behind", false: "ahead of"}[skew > 0]
 			assert.Regexp(t, `this node's clock is (9m5\ds|10m0s|10m1s) `+word+` EC2's`, res.Stderr, "the log says to mend the clock")
-			log := e.w.Emu.Log()
+			log := e.W.Emu.Log()
 			require.NotEmpty(t, log)
 			assert.Equal(t, "RequestExpired", log[0].Code, "the first request, signed with the node's clock")
 			for _, entry := range log[1:] {
 				assert.Empty(t, entry.Code, "%s after the correction", entry.Action)
 			}
-			e.w.Emu.ResetLog()
-			e.expect("a", "monitor", harness.OCFSuccess, recurring)
-			assert.Equal(t, map[string]int{"DescribeRouteTables": 2}, e.w.Emu.Counts(), "one refused, one answered")
+			e.W.Emu.ResetLog()
+			e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+			assert.Equal(t, map[string]int{"DescribeRouteTables": 2}, e.W.Emu.Counts(), "one refused, one answered")
 		})
 	}
 	// Through routing_table_role: STS refuses the stale AssumeRole with
@@ -296,14 +207,14 @@ func TestClockSkewCorrected(t *testing.T) {
 	t.Run("role", func(t *testing.T) {
 		e := newEnv(t)
 		const role = "arn:aws:iam::123456789012:role/routeha"
-		e.w.Emu.SetRoleMode(role)
-		e.params["routing_table_role"] = role
-		e.w.Emu.SetClockSkew(-10 * time.Minute)
-		e.w.Emu.ResetLog()
-		e.expect("a", "start", harness.OCFSuccess)
-		assert.Equal(t, e.w.Node("a").ENI, e.target(rtb2))
+		e.W.Emu.SetRoleMode(role)
+		e.Params["routing_table_role"] = role
+		e.W.Emu.SetClockSkew(-10 * time.Minute)
+		e.W.Emu.ResetLog()
+		e.Expect("a", "start", lab.OCFSuccess)
+		assert.Equal(t, e.W.Node("a").ENI, e.Target(rtb2))
 		refused := map[string]string{}
-		for _, entry := range e.w.Emu.Log() {
+		for _, entry := range e.W.Emu.Log() {
 			if entry.Code != "" {
 				refused[entry.Action] = entry.Code
 			}
@@ -316,34 +227,34 @@ func TestClockSkewCorrected(t *testing.T) {
 
 func TestAPIDown(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
 	// The monitor finds the VIP here and cannot read the tables: still
 	// served (issue 17); start, which must write, fails.
-	for action, code := range map[string]int{"monitor": harness.OCFDegraded, "start": harness.OCFGeneric} {
-		res := e.expect("a", action, code, timeout(4*time.Second))
+	for action, code := range map[string]int{"monitor": lab.OCFDegraded, "start": lab.OCFGeneric} {
+		res := e.Expect("a", action, code, labtest.Timeout(4*time.Second))
 		assert.Less(t, res.Elapsed, 4*time.Second, "%s returned after CRM_meta_timeout", action)
 		if action == "start" {
 			assert.Contains(t, res.Reason, "Unavailable")
 		}
 	}
-	res := e.expect("a", "monitor", harness.OCFDegraded, recurring, timeout(4*time.Second))
+	res := e.Expect("a", "monitor", lab.OCFDegraded, labtest.Recurring, labtest.Timeout(4*time.Second))
 	assert.Contains(t, res.Reason, "Unavailable")
-	e.expect("a", "stop", harness.OCFSuccess, timeout(4*time.Second))
+	e.Expect("a", "stop", lab.OCFSuccess, labtest.Timeout(4*time.Second))
 }
 
 func TestDroppedConnectionsEndInsideTimeout(t *testing.T) {
 	e := newEnv(t)
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Drop})
-	res := e.expect("a", "start", harness.OCFGeneric, timeout(4*time.Second))
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Drop})
+	res := e.Expect("a", "start", lab.OCFGeneric, labtest.Timeout(4*time.Second))
 	assert.Less(t, res.Elapsed, 4*time.Second)
 }
 
 func TestStaleReadsAfterWrite(t *testing.T) {
 	e := newEnv(t)
-	e.w.Emu.SetStaleReads(3)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFSuccess)
+	e.W.Emu.SetStaleReads(3)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFSuccess)
 }
 
 type imdsFault = imdsfake.Fault
@@ -352,49 +263,49 @@ func imdsDown() imdsFault { return imdsFault{Down: true} }
 
 func TestIMDSDown(t *testing.T) {
 	e := newEnv(t)
-	e.w.Node("a").IMDS.SetFault(imdsDown())
-	res := e.expect("a", "start", harness.OCFGeneric, timeout(5*time.Second))
+	e.W.Node("a").IMDS.SetFault(imdsDown())
+	res := e.Expect("a", "start", lab.OCFGeneric, labtest.Timeout(5*time.Second))
 	assert.Contains(t, res.Reason, "instance metadata service")
 	assert.Less(t, res.Elapsed, 5*time.Second)
 
 	// Once the identity is cached, IMDS is not needed any more.
-	e.w.Node("a").IMDS.SetFault(imdsFault{})
-	e.expect("a", "start", harness.OCFSuccess)
-	e.w.Node("a").IMDS.SetFault(imdsDown())
-	e.expect("a", "monitor", harness.OCFSuccess)
-	e.expect("a", "start", harness.OCFSuccess)
+	e.W.Node("a").IMDS.SetFault(imdsFault{})
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.W.Node("a").IMDS.SetFault(imdsDown())
+	e.Expect("a", "monitor", lab.OCFSuccess)
+	e.Expect("a", "start", lab.OCFSuccess)
 }
 
 func TestIAMDenied(t *testing.T) {
 	e := newEnv(t)
-	e.expect("a", "validate-all", harness.OCFSuccess)
-	e.w.Emu.Deny(ec2emu.Deny{Principal: e.w.Node("a").AccessKeyID, Action: "ReplaceRoute", RouteTableID: rtb2})
-	e.routeTo(rtb1, "b")
-	e.routeTo(rtb2, "b")
-	before := e.w.Emu.Snapshot()
-	res := e.expect("a", "validate-all", harness.OCFPerm)
+	e.Expect("a", "validate-all", lab.OCFSuccess)
+	e.W.Emu.Deny(ec2emu.Deny{Principal: e.W.Node("a").AccessKeyID, Action: "ReplaceRoute", RouteTableID: rtb2})
+	e.RouteTo("b", rtb1)
+	e.RouteTo("b", rtb2)
+	before := e.W.Emu.Snapshot()
+	res := e.Expect("a", "validate-all", lab.OCFPerm)
 	assert.Contains(t, res.Reason, "ReplaceRoute")
 	assert.Contains(t, res.Reason, rtb2)
-	assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "validate-all changed a route")
-	res = e.expect("a", "start", harness.OCFPerm)
+	assert.Empty(t, ec2emu.Diff(before, e.W.Emu.Snapshot()), "validate-all changed a route")
+	res = e.Expect("a", "start", lab.OCFPerm)
 	assert.Contains(t, res.Reason, rtb2)
 	// Node b is allowed: validate-all passes there.
-	e.expect("b", "validate-all", harness.OCFSuccess)
+	e.Expect("b", "validate-all", lab.OCFSuccess)
 }
 
 func TestSourceDestCheck(t *testing.T) {
 	e := newEnv(t)
-	e.params["source_dest_check"] = "verify"
-	res := e.expect("a", "validate-all", harness.OCFConfigured)
+	e.Params["source_dest_check"] = "verify"
+	res := e.Expect("a", "validate-all", lab.OCFConfigured)
 	assert.Contains(t, res.Reason, ec2emu.FixtureENIA)
-	e.expect("a", "start", harness.OCFConfigured)
-	assert.False(t, e.hasVIP("a"))
+	e.Expect("a", "start", lab.OCFConfigured)
+	assert.False(t, e.HasVIP("a"))
 
-	e.params["source_dest_check"] = "disable"
-	e.expect("a", "validate-all", harness.OCFSuccess)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.params["source_dest_check"] = "verify"
-	e.expect("a", "validate-all", harness.OCFSuccess)
+	e.Params["source_dest_check"] = "disable"
+	e.Expect("a", "validate-all", lab.OCFSuccess)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Params["source_dest_check"] = "verify"
+	e.Expect("a", "validate-all", lab.OCFSuccess)
 }
 
 func TestBadParameters(t *testing.T) {
@@ -416,19 +327,19 @@ func TestBadParameters(t *testing.T) {
 	for name, override := range cases {
 		t.Run(name, func(t *testing.T) {
 			saved := map[string]string{}
-			for k, v := range e.params {
+			for k, v := range e.Params {
 				saved[k] = v
 			}
-			defer func() { e.params = saved }()
+			defer func() { e.Params = saved }()
 			for k, v := range override {
 				if v == "" {
-					delete(e.params, k)
+					delete(e.Params, k)
 				} else {
-					e.params[k] = v
+					e.Params[k] = v
 				}
 			}
-			res := e.run("a", "validate-all")
-			require.Equal(t, harness.OCFConfigured, res.Code, "reason %q", res.Reason)
+			res := e.Run("a", "validate-all")
+			require.Equal(t, lab.OCFConfigured, res.Code, "reason %q", res.Reason)
 			param := ""
 			for k := range override {
 				param = k
@@ -437,21 +348,21 @@ func TestBadParameters(t *testing.T) {
 				assert.Contains(t, res.Reason, fmt.Sprintf("parameter %s", param))
 			}
 			assert.NotContains(t, res.Stderr, "panic")
-			assert.False(t, e.hasVIP("a"))
+			assert.False(t, e.HasVIP("a"))
 		})
 	}
 }
 
 func TestInterfaceMissing(t *testing.T) {
 	e := newEnv(t)
-	e.params["interface"] = "eth7"
-	res := e.expect("a", "validate-all", harness.OCFInstalled)
+	e.Params["interface"] = "eth7"
+	res := e.Expect("a", "validate-all", lab.OCFInstalled)
 	assert.Contains(t, res.Reason, "eth7")
 }
 
 func TestUnknownAction(t *testing.T) {
 	e := newEnv(t)
-	res := e.run("a", "reload-agent")
+	res := e.Run("a", "reload-agent")
 	assert.Equal(t, 3, res.Code)
 	assert.Contains(t, res.Reason, "unknown action")
 }

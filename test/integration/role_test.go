@@ -7,7 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // A shared VPC: the route tables belong to the VPC owner's account, which
@@ -19,27 +20,27 @@ import (
 // change) with the node's own credentials (issue 19, item 3).
 func TestRoutingTableRoleOnlyForTables(t *testing.T) {
 	e := newEnv(t)
-	a := e.w.Node("a")
+	a := e.W.Node("a")
 	const role = "arn:aws:iam::210987654321:role/routeha-shared-vpc"
-	e.w.Emu.SetRoleMode(role)
-	e.w.Emu.SetPolicy(role, []string{"ec2:DescribeRouteTables", "ec2:ReplaceRoute", "ec2:CreateRoute"})
-	e.w.Emu.SetPolicy(a.AccessKeyID, []string{"sts:AssumeRole", "ec2:DescribeNetworkInterfaces",
+	e.W.Emu.SetRoleMode(role)
+	e.W.Emu.SetPolicy(role, []string{"ec2:DescribeRouteTables", "ec2:ReplaceRoute", "ec2:CreateRoute"})
+	e.W.Emu.SetPolicy(a.AccessKeyID, []string{"sts:AssumeRole", "ec2:DescribeNetworkInterfaces",
 		"ec2:ModifyNetworkInterfaceAttribute", "ec2:DescribeInstances"})
-	e.params["routing_table_role"] = role
-	e.params["source_dest_check"] = "disable"
+	e.Params["routing_table_role"] = role
+	e.Params["source_dest_check"] = "disable"
 
 	for _, action := range []string{"validate-all", "start"} {
-		res := e.expect("a", action, harness.OCFSuccess)
+		res := e.Expect("a", action, lab.OCFSuccess)
 		assert.NotContains(t, res.Stderr, "UnauthorizedOperation", "%s: no call was refused", action)
 		assert.NotContains(t, res.Stderr, "skipp", "%s: no check was skipped", action)
 	}
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
-	assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
-	assert.True(t, e.hasVIP("a"))
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
+	assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb2))
+	assert.True(t, e.HasVIP("a"))
 
 	seen := map[string]bool{}
-	for _, l := range e.w.Emu.Log() {
-		_, viaRole := e.w.Emu.RoleOf(l.Principal)
+	for _, l := range e.W.Emu.Log() {
+		_, viaRole := e.W.Emu.RoleOf(l.Principal)
 		switch {
 		case l.Action == "AssumeRole":
 		case strings.Contains(l.Action, "RouteTable") || strings.HasSuffix(l.Action, "Route"):
@@ -53,5 +54,5 @@ func TestRoutingTableRoleOnlyForTables(t *testing.T) {
 	for _, action := range []string{"DescribeRouteTables", "a route write", "DescribeNetworkInterfaces", "ModifyNetworkInterfaceAttribute"} {
 		assert.True(t, seen[action], "the test saw no %s: it proves nothing about it", action)
 	}
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 }

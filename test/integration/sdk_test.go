@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // A profile that does not exist in the node's shared files is a
@@ -13,16 +13,16 @@ import (
 // with or without the identity cached (then the EC2 client meets it).
 func TestMissingProfileIsNotConfigured(t *testing.T) {
 	e := newEnv(t)
-	e.params["profile"] = "cluster"
+	e.Params["profile"] = "cluster"
 	for _, action := range []string{"validate-all", "start"} {
-		res := e.expect("a", action, harness.OCFConfigured)
+		res := e.Expect("a", action, lab.OCFConfigured)
 		assert.Contains(t, res.Reason, `profile "cluster"`, action)
 	}
-	delete(e.params, "profile")
-	e.expect("a", "start", harness.OCFSuccess)
-	e.params["profile"] = "cluster"
-	res := e.expect("a", "validate-all", harness.OCFConfigured)
+	delete(e.Params, "profile")
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Params["profile"] = "cluster"
+	res := e.Expect("a", "validate-all", lab.OCFConfigured)
 	assert.Contains(t, res.Reason, `profile "cluster"`)
-	delete(e.params, "profile")
-	e.expect("a", "stop", harness.OCFSuccess)
+	delete(e.Params, "profile")
+	e.Expect("a", "stop", lab.OCFSuccess)
 }

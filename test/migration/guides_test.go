@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // guidesPolicy is the whole IAM policy the SUSE, Red Hat and AWS guides for
@@ -38,9 +38,9 @@ var (
 // no route for the VIP's owner yet but b (the guides create the route by
 // hand before the cluster, pointing at the first node), and the profile's
 // key held to the guides' policy.
-func guidesWorld(t *testing.T, imdsA http.Handler) (*harness.World, *site, *site) {
+func guidesWorld(t *testing.T, imdsA http.Handler) (*labtest.World, *site, *site) {
 	t.Helper()
-	w := harness.NewWorld(t)
+	w := labtest.NewWorld(t)
 	st := w.Emu.Snapshot()
 	for i := range st.ENIs {
 		st.ENIs[i].SourceDestCheck = false
@@ -67,7 +67,7 @@ func warningLines(stderr, about string) []string {
 func TestGuidesPolicy(t *testing.T) {
 	needRoot(t, "ip")
 	_, a, b := guidesWorld(t, nil)
-	bin := harness.AgentBinary(t)
+	bin := labtest.AgentBinary(t)
 	params := guidesParams()
 	step := func(s *site, name, action string, extra []string) result {
 		t.Helper()
@@ -141,7 +141,7 @@ func TestGuidesPolicyFreshInstall(t *testing.T) {
 		}
 	}
 	require.NoError(t, w.Emu.SetState(st))
-	bin := harness.AgentBinary(t)
+	bin := labtest.AgentBinary(t)
 	r := a.run(t, bin, "validate-all", guidesParams(), opStart...)
 	require.Equal(t, 4, r.Code, "validate-all: %s", r.Stderr)
 	assert.Contains(t, r.Reason, "ec2:CreateRoute")
@@ -187,7 +187,7 @@ func TestSecondENI(t *testing.T) {
 			addNIC(t, a.n.NS.Name, "eth1", mac2)
 			params := guidesParams()
 			params["interface"], params["lookup_type"] = "eth1", lookup
-			bin := harness.AgentBinary(t)
+			bin := labtest.AgentBinary(t)
 			r := a.run(t, bin, "validate-all", params, opStart...)
 			require.Equal(t, 0, r.Code, "validate-all: %s", r.Stderr)
 			r = a.run(t, bin, "start", params, opStart...)

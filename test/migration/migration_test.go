@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // crmBefore is the configuration an aws-vpc-move-ip user has, as crmsh
@@ -103,7 +105,7 @@ func emptyCIB(t *testing.T, name string) string {
 func stagedAgents(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ocf")
-	require.NoError(t, cluster.StageAgents(dir, []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: harness.AgentBinary(t)}}))
+	require.NoError(t, cluster.StageAgents(dir, []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: labtest.AgentBinary(t)}}))
 	return dir
 }
 
@@ -111,7 +113,7 @@ func stagedAgents(t *testing.T) string {
 // network namespace (it only reads meta-data and writes the CIB file).
 func tool(t *testing.T, ocf string, env []string, name string, args ...string) (string, int) {
 	t.Helper()
-	cmd := cluster.AgentCommand(ctxFor(t, 2*time.Minute), ocf, name, args...)
+	cmd := cluster.AgentCommand(ctxFor(t, 2*time.Minute), ocf, lab.HiddenHostFiles(), name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), cluster.ExitCode(err)
@@ -122,7 +124,7 @@ func tool(t *testing.T, ocf string, env []string, name string, args ...string) (
 func (s *site) validate(t *testing.T, ocf, cib string) (string, int) {
 	t.Helper()
 	ctx := ctxFor(t, 2*time.Minute)
-	a := cluster.AgentCommand(ctx, ocf, "crm_resource", "--validate", "-r", "vip")
+	a := cluster.AgentCommand(ctx, ocf, lab.HiddenHostFiles(), "crm_resource", "--validate", "-r", "vip")
 	cmd := s.n.NS.Command(ctx, a.Args[0], a.Args[1:]...)
 	cmd.Env = append(append([]string{}, s.env...), "CIB_file="+cib)
 	cmd.WaitDelay = 5 * time.Second
@@ -318,7 +320,7 @@ func (s *site) switched(t *testing.T, name, ocf, cib string) *outcome {
 	assert.Equal(t, []string{profileKey}, s.assumeRoleCallers(), "validate assumed the role with the profile's key")
 
 	_, params := readVIP(t, cib)
-	o, rs, label := s.lifecycle(t, "routeha", harness.AgentBinary(t), params, true)
+	o, rs, label := s.lifecycle(t, "routeha", labtest.AgentBinary(t), params, true)
 	for _, k := range []string{"validate-all", "probe", "start", "monitor", "stop", "monitor after stop"} {
 		transcript(t, name, "routeha "+k, codeLine(rs[k]))
 	}

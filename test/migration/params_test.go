@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // The parameters aws-vpc-move-ip has and routeha ignores say so: one info
@@ -33,7 +33,7 @@ func TestNoEffectParameters(t *testing.T) {
 	logfile := filepath.Join(t.TempDir(), "ha.log")
 	for _, action := range []string{"validate-all", "start", "monitor", "stop"} {
 		require.NoError(t, os.WriteFile(logfile, nil, 0o644))
-		r := s.run(t, harness.AgentBinary(t), action, params, "HA_LOGFILE="+logfile)
+		r := s.run(t, labtest.AgentBinary(t), action, params, "HA_LOGFILE="+logfile)
 		require.Equal(t, 0, r.Code, "%s: %s", action, r.Stderr)
 		file, err := os.ReadFile(logfile)
 		require.NoError(t, err)
@@ -72,7 +72,7 @@ func TestAddressAlias(t *testing.T) {
 	}
 	delete(params, "ip")
 	params["address"] = vip
-	bin := harness.AgentBinary(t)
+	bin := labtest.AgentBinary(t)
 	for _, step := range []struct {
 		action string
 		want   int
@@ -112,7 +112,7 @@ func TestAuthTypeInvalid(t *testing.T) {
 	}
 	params["auth_type"] = "foo"
 	for _, action := range []string{"validate-all", "start", "monitor"} {
-		r := s.run(t, harness.AgentBinary(t), action, params)
+		r := s.run(t, labtest.AgentBinary(t), action, params)
 		assert.Equal(t, 6, r.Code, "%s with auth_type=foo: %s", action, r.Stderr)
 		assert.Contains(t, r.Reason, "auth_type", "%s: the reason names the parameter", action)
 		assert.Contains(t, r.Reason, "foo", "%s: the reason names the value", action)
@@ -120,7 +120,7 @@ func TestAuthTypeInvalid(t *testing.T) {
 	assert.Equal(t, "", s.vipLabel(t), "a refused start added the VIP")
 	assert.Zero(t, s.w.Emu.Count("ReplaceRoute")+s.w.Emu.Count("CreateRoute"), "a refused start wrote a route")
 	// stop of a misconfigured resource still succeeds (a failed stop fences).
-	r := s.run(t, harness.AgentBinary(t), "stop", params)
+	r := s.run(t, labtest.AgentBinary(t), "stop", params)
 	assert.Equal(t, 0, r.Code, "stop with auth_type=foo: %s", r.Stderr)
 
 	args := []string{"--validate", "--class", "ocf", "--provider", "suzlab", "--agent", "routeha"}

@@ -37,7 +37,8 @@ import (
 
 	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 const (
@@ -101,15 +102,15 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 // site is node a of a fresh harness world, prepared as described in the
 // package comment.
 type site struct {
-	w      *harness.World
-	n      *harness.Node
+	w      *labtest.World
+	n      *lab.Node
 	awscli string // a wrapper of Debian's aws that adds --endpoint-url
 	env    []string
 }
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	w := harness.NewWorld(t)
+	w := labtest.NewWorld(t)
 	// The Routing-Based HA pattern needs the Source/Dest. check off on both
 	// instances (aws-vpc-move-ip never looks; routeha verifies by default).
 	st := w.Emu.Snapshot()
@@ -132,7 +133,7 @@ func newSite(t *testing.T) *site {
 // siteOn prepares node name of w as the package comment says: eth0 with
 // the node's MAC, IMDS at its well-known address (imds, or the node's own
 // when nil), [profile cluster].
-func siteOn(t *testing.T, w *harness.World, name string, imds http.Handler) *site {
+func siteOn(t *testing.T, w *labtest.World, name string, imds http.Handler) *site {
 	t.Helper()
 	n := w.Node(name)
 	if imds == nil {
@@ -222,7 +223,7 @@ func (s *site) run(t *testing.T, bin, action string, params map[string]string, e
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("%s %s: %v", bin, action, err)
 	}
-	return result{Code: code, Stderr: stderr.String(), Reason: harness.ExitReason(stderr.String())}
+	return result{Code: code, Stderr: stderr.String(), Reason: lab.ExitReason(stderr.String())}
 }
 
 // vipLabel returns the label of the VIP's address on eth0, or "" when eth0

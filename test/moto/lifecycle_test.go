@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
 	"github.com/suzlab/routeha/test/moto"
 )
 
@@ -42,7 +42,7 @@ func requireRoutesTo(t *testing.T, w *moto.World, in moto.Instance, lookup strin
 	}
 }
 
-func hasVIP(t *testing.T, n *harness.Node) bool {
+func hasVIP(t *testing.T, n *lab.Node) bool {
 	t.Helper()
 	ok, err := n.NS.HasAddr("lo", vip)
 	require.NoError(t, err)

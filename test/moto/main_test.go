@@ -3,16 +3,20 @@ package moto_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 	"github.com/suzlab/routeha/test/moto"
 )
 
@@ -76,20 +80,20 @@ var backends = []backend{{"moto", motoWorld}, {"ec2emu", emuWorld}}
 func motoWorld(t *testing.T) *moto.World {
 	t.Helper()
 	requireMoto(t)
-	harness.RequireRoot(t)
+	labtest.RequireRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, motoSrv.Reset(ctx))
 	client := motoSrv.EC2(motoRegion)
 	fix, err := moto.SetupMoto(ctx, client, motoRegion)
 	require.NoError(t, err, "creating the fixture in moto")
-	return moto.NewWorld(t, "moto", moto.NewProxy(motoSrv.URL(), motoSrv.Transport()), client, fix)
+	return newWorld(t, "moto", moto.NewProxy(motoSrv.URL(), motoSrv.Transport()), client, fix)
 }
 
 // emuWorld is the same world in our emulator (its standard fixture).
 func emuWorld(t *testing.T) *moto.World {
 	t.Helper()
-	harness.RequireRoot(t)
+	labtest.RequireRoot(t)
 	emu := ec2emu.New(nil)
 	srv := httptest.NewServer(emu) // 127.0.0.1, for the test's own client
 	t.Cleanup(srv.Close)
@@ -98,7 +102,15 @@ func emuWorld(t *testing.T) *moto.World {
 	defer cancel()
 	fix, err := moto.EmulatorFixture(ctx, client)
 	require.NoError(t, err)
-	return moto.NewWorld(t, "ec2emu", emu, client, fix)
+	return newWorld(t, "ec2emu", emu, client, fix)
+}
+
+func newWorld(t *testing.T, name string, backend http.Handler, client *ec2.Client, fix moto.Fixture) *moto.World {
+	t.Helper()
+	w, err := moto.NewWorld(name, backend, client, fix, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, w.Close()) })
+	return w
 }
 
 func forEachBackend(t *testing.T, fn func(t *testing.T, w *moto.World)) {
@@ -134,6 +146,6 @@ func describeCalls(calls []moto.Call) string {
 	return b.String()
 }
 
-func show(r harness.Result) string {
+func show(r lab.Result) string {
 	return fmt.Sprintf("code %d, reason %q, %s\nstderr:\n%s", r.Code, r.Reason, r.Elapsed, r.Stderr)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // Call is one EC2 Query request a node made.
@@ -100,7 +100,7 @@ func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	sw := &harness.StatusWriter{ResponseWriter: w}
+	sw := &lab.StatusWriter{ResponseWriter: w}
 	r.Next.ServeHTTP(sw, req)
 	if action != "" {
 		r.mu.Lock()

@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/vishvananda/netns"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // Port is where moto_server listens inside its namespace.
@@ -65,11 +64,10 @@ func Find() (string, error) {
 
 // Server is one moto_server process in a network namespace made for it.
 type Server struct {
-	NS     string // the namespace's name (ip netns)
-	handle netns.NsHandle
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	done   chan struct{}
+	NS   *lab.Netns
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
 }
 
 type syncBuffer struct {
@@ -98,21 +96,13 @@ func Start(ctx context.Context, path string) (*Server, error) {
 	removeStale()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	s := &Server{NS: fmt.Sprintf("routeha-moto-%d-%s", os.Getpid(), hex.EncodeToString(b)), out: &syncBuffer{}, done: make(chan struct{})}
-	if out, err := exec.Command("ip", "netns", "add", s.NS).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("ip netns add %s: %v: %s", s.NS, err, out)
-	}
-	h, err := netns.GetFromName(s.NS)
+	s := &Server{out: &syncBuffer{}, done: make(chan struct{})}
+	ns, err := lab.CreateNetns(fmt.Sprintf("routeha-moto-%d-%s", os.Getpid(), hex.EncodeToString(b)))
 	if err != nil {
-		s.removeNS()
-		return nil, fmt.Errorf("open netns %s: %w", s.NS, err)
+		return nil, err
 	}
-	s.handle = h
-	if out, err := exec.Command("ip", "-n", s.NS, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		s.removeNS()
-		return nil, fmt.Errorf("lo up in %s: %v: %s", s.NS, err, out)
-	}
-	s.cmd = exec.Command("ip", "netns", "exec", s.NS, path, "-H", "127.0.0.1", "-p", fmt.Sprint(Port))
+	s.NS = ns
+	s.cmd = ns.Command(context.Background(), path, "-H", "127.0.0.1", "-p", fmt.Sprint(Port))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
@@ -165,15 +155,7 @@ func (s *Server) Close() error {
 	return s.removeNS()
 }
 
-func (s *Server) removeNS() error {
-	if s.handle.IsOpen() {
-		_ = s.handle.Close()
-	}
-	if out, err := exec.Command("ip", "netns", "del", s.NS).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip netns del %s: %v: %s", s.NS, err, out)
-	}
-	return nil
-}
+func (s *Server) removeNS() error { return s.NS.Close() }
 
 // Addr is moto's address inside its namespace.
 func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", Port) }
@@ -183,37 +165,7 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 
 // Dial connects to addr from inside moto's namespace.
 func (s *Server) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(s.handle); err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		var d net.Dialer
-		c, derr := d.DialContext(ctx, network, addr)
-		if err := netns.Set(orig); err != nil {
-			if c != nil {
-				_ = c.Close()
-			}
-			ch <- result{nil, err} // the thread stays locked and dies with the goroutine
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- result{c, derr}
-	}()
-	r := <-ch
-	return r.c, r.err
+	return s.NS.Dial(ctx, network, addr)
 }
 
 // Transport is an HTTP transport whose connections are made inside moto's

@@ -5,12 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -18,8 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
-	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // Instance is one instance of the fixture, as its backend created it.
@@ -133,53 +128,38 @@ func EmulatorFixture(ctx context.Context, c *ec2.Client) (Fixture, error) {
 	return f, nil
 }
 
-// World is a backend, its fixture and two nodes "a" and "b", each in its own
-// network namespace with its own IMDS and its own recorded path to the
-// backend.
+// World is a backend, its fixture and two nodes "a" and "b" (a lab.World),
+// each in its own network namespace with its own IMDS and its own recorded
+// path to the backend.
 type World struct {
+	*lab.World
 	Backend string      // "moto" or "ec2emu"
 	EC2     *ec2.Client // the test's own client (not recorded)
 	Fix     Fixture     // what the backend holds
-	Nodes   map[string]*harness.Node
 	Rec     map[string]*Recorder
-	Bin     string
-	t       testing.TB
 }
 
 // NewWorld builds nodes a and b in front of backend (an http.Handler that
-// answers the EC2 Query API); client is the test's own view of the backend.
-func NewWorld(t testing.TB, name string, backend http.Handler, client *ec2.Client, fix Fixture) *World {
-	t.Helper()
-	w := &World{Backend: name, EC2: client, Fix: fix, Nodes: map[string]*harness.Node{}, Rec: map[string]*Recorder{},
-		Bin: harness.AgentBinary(t), t: t}
+// answers the EC2 Query API), their directories under dir; client is the
+// test's own view of the backend. Close tears it down.
+func NewWorld(name string, backend http.Handler, client *ec2.Client, fix Fixture, dir string) (*World, error) {
+	w := &World{Backend: name, EC2: client, Fix: fix, Rec: map[string]*Recorder{}}
+	var nodes []lab.NodeSpec
 	for _, nm := range []string{"a", "b"} {
 		in := fix.Instance(nm)
-		n := &harness.Node{
-			Name: nm, NS: harness.NewNetns(t), InstanceID: in.ID, ENI: in.ENI, MAC: in.MAC, IP: in.IP, AZ: in.AZ,
-			AccessKeyID: "AKIAROUTEHANODE" + strings.ToUpper(nm),
-		}
-		n.IMDS = imdsfake.New(imdsfake.Config{
-			InstanceID: in.ID, Region: fix.Region, AZ: in.AZ,
-			Interfaces: []imdsfake.Interface{{MAC: in.MAC, ENI: in.ENI, DeviceIndex: 0, VPC: fix.VPC, Subnet: in.Subnet, IP: in.IP}},
-		})
-		rec := &Recorder{Next: backend}
-		n.EC2URL = harness.Serve(t, n.NS, rec)
-		n.IMDSURL = harness.Serve(t, n.NS, n.IMDS)
-		base := t.TempDir()
-		n.RscTmp, n.Home = filepath.Join(base, "rsctmp"), filepath.Join(base, "home")
-		for _, d := range []string{n.RscTmp, n.Home} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		w.Nodes[nm], w.Rec[nm] = n, rec
+		nodes = append(nodes, lab.NodeSpec{Name: nm, InstanceID: in.ID, ENI: in.ENI, MAC: in.MAC, IP: in.IP, AZ: in.AZ,
+			Subnet: in.Subnet, VPC: fix.VPC, Region: fix.Region})
 	}
-	return w
-}
-
-// Agent returns a Runner of the routeha binary on a node.
-func (w *World) Agent(node string) *harness.Runner {
-	return &harness.Runner{Bin: w.Bin, Node: w.Nodes[node], Resource: "vip", Timeout: 20 * time.Second}
+	lw, err := lab.NewWorld(lab.Options{Backend: backend, Nodes: nodes, Dir: dir,
+		Front: func(node string, next http.Handler) http.Handler {
+			w.Rec[node] = &Recorder{Next: next}
+			return w.Rec[node]
+		}})
+	if err != nil {
+		return nil, err
+	}
+	w.World = lw
+	return w, nil
 }
 
 // ErrorCode is the EC2 error code of err: "" for nil, the API's code, or a

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,7 +28,7 @@ func TestClusterRunsRouteha(t *testing.T) {
 	ctx := ctxFor(t, 3*time.Minute)
 	w := world(t)
 	a := w.Node("a")
-	c, err := cluster.New(cluster.Config{
+	c, err := cluster.New(cluster.Config{Hide: lab.HiddenHostFiles(),
 		Name:   "routeha",
 		Dir:    t.TempDir(),
 		Logf:   t.Logf,

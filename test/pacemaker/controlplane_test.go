@@ -7,20 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // oneNode starts the post's cluster on node a with routeha, and returns
 // it with a function that runs a tool on the node.
-func oneNode(t *testing.T, ctx context.Context, w *harness.World) (*cluster.Node, func(name string, args ...string) string) {
+func oneNode(t *testing.T, ctx context.Context, w *labtest.World) (*cluster.Node, func(name string, args ...string) string) {
 	t.Helper()
 	a := w.Node("a")
-	c, err := cluster.New(cluster.Config{
+	c, err := cluster.New(cluster.Config{Hide: lab.HiddenHostFiles(),
 		Name:   "routeha",
 		Dir:    t.TempDir(),
 		Logf:   t.Logf,
@@ -51,7 +53,7 @@ func oneNode(t *testing.T, ctx context.Context, w *harness.World) (*cluster.Node
 
 // watchVIP samples the VIP on node a's lo every 100 ms until the test
 // ends and counts the samples without it.
-func watchVIP(t *testing.T, w *harness.World) *atomic.Int64 {
+func watchVIP(t *testing.T, w *labtest.World) *atomic.Int64 {
 	var missing atomic.Int64
 	done := make(chan struct{})
 	stopped := make(chan struct{})
@@ -72,7 +74,7 @@ func watchVIP(t *testing.T, w *harness.World) *atomic.Int64 {
 	return &missing
 }
 
-func routeWrites(w *harness.World) int {
+func routeWrites(w *labtest.World) int {
 	n := 0
 	for _, e := range w.Emu.Log() {
 		if (e.Action == "ReplaceRoute" || e.Action == "CreateRoute") && !e.DryRun {

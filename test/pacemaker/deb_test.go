@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 const (
@@ -34,7 +34,7 @@ func TestDeb(t *testing.T) {
 	}
 	t.Parallel()
 	installed(t) // make install builds bin/routeha and its man page, which the script packages
-	root, err := harness.ModuleRoot()
+	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
 	ctx := ctxFor(t, 3*time.Minute)
 

@@ -26,7 +26,8 @@ import (
 
 	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 const (
@@ -80,7 +81,7 @@ func installed(t *testing.T) (destdir, agent, manpage string) {
 	t.Helper()
 	needRoot(t, "make", "install")
 	install.once.Do(func() {
-		root, err := harness.ModuleRoot()
+		root, err := lab.ModuleRoot()
 		if err != nil {
 			install.err = err
 			return
@@ -119,7 +120,7 @@ func TestMain(m *testing.M) {
 
 // agentBin is the binary under test: $ROUTEHA_BIN (make test sets it), else
 // one the harness builds.
-func agentBin(t *testing.T) string { return harness.AgentBinary(t) }
+func agentBin(t *testing.T) string { return labtest.AgentBinary(t) }
 
 // stagedAgents returns a directory holding suzlab/routeha, to overlay on
 // /usr/lib/ocf/resource.d with cluster.AgentCommand.
@@ -199,9 +200,9 @@ func transcript(t *testing.T, name, cmdline, output string) {
 
 // world is the harness fixture with Source/Dest. Check off on both
 // instances, as the Routing-Based HA pattern requires.
-func world(t *testing.T) *harness.World {
+func world(t *testing.T) *labtest.World {
 	t.Helper()
-	w := harness.NewWorld(t)
+	w := labtest.NewWorld(t)
 	st := w.Emu.Snapshot()
 	for i := range st.ENIs {
 		st.ENIs[i].SourceDestCheck = false
@@ -215,7 +216,7 @@ func world(t *testing.T) *harness.World {
 
 // awsEnv is the environment that makes the agent on node n talk to the
 // emulator and to n's IMDS fake.
-func awsEnv(n *harness.Node) []string {
+func awsEnv(n *lab.Node) []string {
 	return []string{
 		"AWS_ENDPOINT_URL_EC2=" + n.EC2URL,
 		"AWS_ENDPOINT_URL_STS=" + n.EC2URL,
@@ -231,7 +232,7 @@ func awsEnv(n *harness.Node) []string {
 
 // routeTarget returns "eni/instance" (the emulator's Route.Target) of the
 // VIP's route in table, or "" when the table has none.
-func routeTarget(t *testing.T, w *harness.World, table string) string {
+func routeTarget(t *testing.T, w *labtest.World, table string) string {
 	t.Helper()
 	rt := w.Emu.Snapshot().RouteTable(table)
 	require.NotNil(t, rt, "no table %s", table)

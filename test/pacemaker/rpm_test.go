@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // pkgVersion is the VERSION the package tests give make dist; it must come
@@ -51,7 +51,7 @@ func dist(t *testing.T) string {
 	t.Helper()
 	needRoot(t, "make", "go", "gzip", "sha256sum")
 	distBuild.once.Do(func() {
-		root, err := harness.ModuleRoot()
+		root, err := lab.ModuleRoot()
 		if err != nil {
 			distBuild.err = err
 			return
@@ -180,7 +180,7 @@ var rpmlintAccepted = map[string]string{
 func TestRPMLint(t *testing.T) {
 	needRoot(t, "rpmlint", "rpm2cpio", "cpio")
 	t.Parallel()
-	root, err := harness.ModuleRoot()
+	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
 	dir := dist(t)
 	// rpmlint unpacks with `rpm2cpio | cpio -id`, and nfpm's payload holds

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -126,7 +128,7 @@ func TestCrmRaInfo(t *testing.T) {
 	needRoot(t, "crm", "unshare")
 	t.Parallel()
 	md, _ := metadata(t, agentBin(t))
-	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), "crm", "ra", "info", agentName))
+	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "crm", "ra", "info", agentName))
 	require.Equal(t, 0, code, "crm ra info:\n%s", out)
 	transcript(t, "crm-ra-info", "crm ra info "+agentName, out)
 	flat := squash(out)
@@ -159,7 +161,7 @@ func TestPcsDescribe(t *testing.T) {
 	needRoot(t, "pcs", "unshare")
 	t.Parallel()
 	md, _ := metadata(t, agentBin(t))
-	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), "pcs", "resource", "describe", "--full", agentName))
+	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "pcs", "resource", "describe", "--full", agentName))
 	require.Equal(t, 0, code, "pcs resource describe:\n%s", out)
 	transcript(t, "pcs-resource-describe", "pcs resource describe --full "+agentName, out)
 	flat := squash(out)
@@ -266,7 +268,7 @@ func TestPcsFileCreate(t *testing.T) {
 	ocf := stagedAgents(t)
 	cib := emptyCIB(t)
 	pcs := func(args ...string) (string, int) {
-		return runTool(cluster.AgentCommand(ctx, ocf, "pcs", append([]string{"-f", cib}, args...)...))
+		return runTool(cluster.AgentCommand(ctx, ocf, lab.HiddenHostFiles(), "pcs", append([]string{"-f", cib}, args...)...))
 	}
 	steps := [][]string{
 		{"property", "set", "stonith-enabled=false", "no-quorum-policy=ignore"},
@@ -335,7 +337,7 @@ func TestCrmConfigure(t *testing.T) {
 	ocf := stagedAgents(t)
 	cib := emptyCIB(t)
 	crm := func(args ...string) (string, int) {
-		cmd := cluster.AgentCommand(ctx, ocf, "crm", args...)
+		cmd := cluster.AgentCommand(ctx, ocf, lab.HiddenHostFiles(), "crm", args...)
 		cmd.Env = append(os.Environ(), "CIB_file="+cib)
 		return runTool(cmd)
 	}
@@ -384,7 +386,7 @@ func TestValidateBadValue(t *testing.T) {
 
 	args := []string{"--validate", "--class", "ocf", "--provider", "suzlab", "--agent", "routeha",
 		"--option", "ip=1.2.3", "--option", "routing_table=" + tables}
-	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), "crm_resource", args...))
+	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "crm_resource", args...))
 	transcript(t, "crm-resource-validate", "crm_resource "+strings.Join(args, " ")+"; echo rc=$?", out+"rc="+strconv.Itoa(code))
 	assert.NotEqual(t, 0, code, "crm_resource --validate accepted ip=1.2.3:\n%s", out)
 	assert.Contains(t, out, "returned 6", "crm_resource does not report the agent's exit code 6")

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // test/packaging/version.sh, which make gives to the binary and the
@@ -20,7 +20,7 @@ import (
 func TestVersionScript(t *testing.T) {
 	needTools(t, "git", "bash")
 	t.Parallel()
-	root, err := harness.ModuleRoot()
+	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
 	script, err := os.ReadFile(filepath.Join(root, "test/packaging/version.sh"))
 	require.NoError(t, err)
@@ -79,7 +79,7 @@ func TestVersionScript(t *testing.T) {
 func TestInstalledVersion(t *testing.T) {
 	t.Parallel()
 	_, agent, manpage := installed(t)
-	root, err := harness.ModuleRoot()
+	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
 	out, code := runTool(exec.Command("bash", filepath.Join(root, "test/packaging/version.sh")))
 	require.Equal(t, 0, code, out)

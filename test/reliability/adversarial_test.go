@@ -11,7 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // The tests of this file come from an adversarial run against routeha
@@ -30,36 +31,36 @@ func TestFailoverThroughStaleReads(t *testing.T) {
 		name  string
 		setup func(e *env)
 	}{
-		{"stale reads (8) after writes, every table", func(e *env) { e.w.Emu.SetStaleReads(8) }},
+		{"stale reads (8) after writes, every table", func(e *env) { e.W.Emu.SetStaleReads(8) }},
 		{"rtb2 stale for 12 reads", func(e *env) {
-			e.w.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 12})
+			e.W.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 12})
 		}},
 		{"both tables stale for 7s", func(e *env) {
-			e.w.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{For: 7 * time.Second})
-			e.w.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{For: 7 * time.Second})
+			e.W.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{For: 7 * time.Second})
+			e.W.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{For: 7 * time.Second})
 		}},
 		{"alternating stale/fresh reads (10)", func(e *env) {
-			e.w.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{Reads: 10, Alternate: true})
-			e.w.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 10, Alternate: true})
+			e.W.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{Reads: 10, Alternate: true})
+			e.W.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 10, Alternate: true})
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.expect("a", "start", harness.OCFSuccess)
-			e.expect("a", "stop", harness.OCFSuccess)
+			e.Expect("a", "start", lab.OCFSuccess)
+			e.Expect("a", "stop", lab.OCFSuccess)
 			c.setup(e)
 			const to = 20 * time.Second
-			res := e.run("b", "start", timeout(to))
+			res := e.Run("b", "start", labtest.Timeout(to))
 			record(row{Table: "Eventual consistency", Case: "failover a -> b, " + c.name, Action: "start on b",
 				Timeout: to, Code: res.Code, Elapsed: res.Elapsed, Reason: res.Reason})
-			assert.Equal(t, harness.OCFSuccess, res.Code, "reason %q\n%s", res.Reason, res.Stderr)
+			assert.Equal(t, lab.OCFSuccess, res.Code, "reason %q\n%s", res.Reason, res.Stderr)
 			assert.Less(t, res.Elapsed, to)
-			e.w.Emu.ClearFaults()
+			e.W.Emu.ClearFaults()
 			assert.Equal(t, "b", e.owner(), "every table routes to b")
-			assert.True(t, e.hasVIP("b"))
-			e.expect("b", "monitor", harness.OCFSuccess, recurring)
+			assert.True(t, e.HasVIP("b"))
+			e.Expect("b", "monitor", lab.OCFSuccess, labtest.Recurring)
 		})
 	}
 }
@@ -70,15 +71,15 @@ func TestFailoverThroughStaleReads(t *testing.T) {
 func TestStartWritesOnlyConfiguredTables(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.routeTo("b", rtb1, rtb2, ec2emu.FixtureMainTable)
-	e.before = e.w.Emu.Snapshot()
-	e.w.Emu.SetIgnoreTableIDs(true)
-	res := e.run("a", "start", timeout(5*time.Second))
+	e.RouteTo("b", rtb1, rtb2, ec2emu.FixtureMainTable)
+	e.Before = e.W.Emu.Snapshot()
+	e.W.Emu.SetIgnoreTableIDs(true)
+	res := e.Run("a", "start", labtest.Timeout(5*time.Second))
 	record(row{Table: "Hostile answers", Case: "DescribeRouteTables answers every table of the VPC", Action: "start",
 		Timeout: 5 * time.Second, Code: res.Code, Elapsed: res.Elapsed, Reason: res.Reason})
-	checkReason(t, res)
-	assert.Equal(t, e.w.Node("b").ENI, e.target(ec2emu.FixtureMainTable), "an unconfigured table was written")
-	for _, l := range e.w.Emu.Log() {
+	labtest.CheckReason(t, res)
+	assert.Equal(t, e.W.Node("b").ENI, e.Target(ec2emu.FixtureMainTable), "an unconfigured table was written")
+	for _, l := range e.W.Emu.Log() {
 		if l.Action == "ReplaceRoute" || l.Action == "CreateRoute" {
 			assert.Contains(t, []string{rtb1, rtb2}, l.Params["RouteTableId"], "a write to a table not in routing_table")
 		}
@@ -97,34 +98,34 @@ func TestIdentityCacheTrust(t *testing.T) {
 		warn  string // what the log says, "" when nothing need be said
 	}{
 		{"mode 0666", func(e *env, path string) {
-			require.NoError(e.t, os.WriteFile(path, forgedIdentity(e.t), 0o600))
-			require.NoError(e.t, os.Chmod(path, 0o666))
+			require.NoError(e.T, os.WriteFile(path, forgedIdentity(e.T), 0o600))
+			require.NoError(e.T, os.Chmod(path, 0o666))
 		}, "0666"},
 		{"owned by nobody", func(e *env, path string) {
-			require.NoError(e.t, os.WriteFile(path, forgedIdentity(e.t), 0o600))
-			require.NoError(e.t, os.Chown(path, 65534, 65534))
+			require.NoError(e.T, os.WriteFile(path, forgedIdentity(e.T), 0o600))
+			require.NoError(e.T, os.Chown(path, 65534, 65534))
 		}, "uid 65534"},
 		{"node b's genuine cache, no asset tag", func(e *env, path string) {
-			e.expect("b", "start", harness.OCFSuccess)
-			e.expect("b", "stop", harness.OCFSuccess)
+			e.Expect("b", "start", lab.OCFSuccess)
+			e.Expect("b", "stop", lab.OCFSuccess)
 			b, err := os.ReadFile(e.cachePath("b"))
-			require.NoError(e.t, err)
-			require.Contains(e.t, string(b), e.w.Node("b").InstanceID)
-			require.NoError(e.t, os.WriteFile(path, b, 0o600))
+			require.NoError(e.T, err)
+			require.Contains(e.T, string(b), e.W.Node("b").InstanceID)
+			require.NoError(e.T, os.WriteFile(path, b, 0o600))
 		}, e2eInstanceWarning},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.routeTo("b", rtb1, rtb2)
+			e.RouteTo("b", rtb1, rtb2)
 			c.plant(e, e.cachePath("a"))
-			res := e.run("a", "start")
+			res := e.Run("a", "start")
 			record(row{Table: "Identity cache", Case: "planted cache naming node b: " + c.name, Action: "start on a",
 				Timeout: 20 * time.Second, Code: res.Code, Elapsed: res.Elapsed, Reason: res.Reason})
-			require.Equal(t, harness.OCFSuccess, res.Code, "reason %q\n%s", res.Reason, res.Stderr)
-			assert.Equal(t, e.w.Node("a").ENI, e.target(rtb1), "the planted identity was believed")
-			assert.Equal(t, e.w.Node("a").ENI, e.target(rtb2))
+			require.Equal(t, lab.OCFSuccess, res.Code, "reason %q\n%s", res.Reason, res.Stderr)
+			assert.Equal(t, e.W.Node("a").ENI, e.Target(rtb1), "the planted identity was believed")
+			assert.Equal(t, e.W.Node("a").ENI, e.Target(rtb2))
 			assert.Contains(t, res.Stderr, "WARNING")
 			assert.Contains(t, res.Stderr, c.warn)
 			// The cache is rewritten as this node's own, private file.
@@ -133,7 +134,7 @@ func TestIdentityCacheTrust(t *testing.T) {
 			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 			b, err := os.ReadFile(e.cachePath("a"))
 			require.NoError(t, err)
-			assert.Contains(t, string(b), e.w.Node("a").InstanceID)
+			assert.Contains(t, string(b), e.W.Node("a").InstanceID)
 		})
 	}
 }
@@ -149,15 +150,15 @@ func TestSteadyMonitorAsksIMDSNothing(t *testing.T) {
 	for _, tag := range []bool{true, false} {
 		t.Run(fmt.Sprintf("asset tag %v", tag), func(t *testing.T) {
 			e := newEnv(t)
-			a := e.w.Node("a")
-			withTag := func(r *harness.Runner) {
+			a := e.W.Node("a")
+			withTag := func(r *lab.Runner) {
 				if tag {
 					r.AssetTag = a.InstanceID
 				}
 			}
-			e.expect("a", "start", harness.OCFSuccess, withTag)
+			e.Expect("a", "start", lab.OCFSuccess, withTag)
 			a.IMDS.Reset()
-			e.expect("a", "monitor", harness.OCFSuccess, recurring, withTag)
+			e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring, withTag)
 			assert.Zero(t, a.IMDS.Total(), "IMDS requests of a steady monitor: %v", a.IMDS.Counts())
 		})
 	}
@@ -168,11 +169,11 @@ func TestSteadyMonitorAsksIMDSNothing(t *testing.T) {
 func TestHugeTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.routeTo("b", rtb1, rtb2)
-	res := e.runEnv("a", "start", []string{"OCF_RESKEY_CRM_meta_timeout=18446744073710"})
+	e.RouteTo("b", rtb1, rtb2)
+	res := e.RunEnv("a", "start", []string{"OCF_RESKEY_CRM_meta_timeout=18446744073710"})
 	record(row{Table: "Hostile input", Case: "CRM_meta_timeout=18446744073710 (overflows a duration)", Action: "start",
 		Code: res.Code, Elapsed: res.Elapsed, Reason: res.Reason})
-	require.Equal(t, harness.OCFSuccess, res.Code, "reason %q\n%s", res.Reason, res.Stderr)
+	require.Equal(t, lab.OCFSuccess, res.Code, "reason %q\n%s", res.Reason, res.Stderr)
 	assert.Equal(t, "a", e.owner())
 	assert.Contains(t, res.Stderr, "CRM_meta_timeout", "the log says what became of the value")
 }
@@ -184,7 +185,7 @@ func TestHugeTimeout(t *testing.T) {
 func TestManyTablesBoundedWrites(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	st := e.w.Emu.Snapshot()
+	st := e.W.Emu.Snapshot()
 	var ids []string
 	for i := 0; i < 200; i++ {
 		id := fmt.Sprintf("rtb-%017x", 0xe0000+i)
@@ -193,22 +194,22 @@ func TestManyTablesBoundedWrites(t *testing.T) {
 			{DestinationCIDR: vipDs, NetworkInterfaceID: ec2emu.FixtureENIB, InstanceID: ec2emu.FixtureInstanceB, Origin: "CreateRoute"},
 		}})
 	}
-	require.NoError(t, e.w.Emu.SetState(st))
-	e.before = e.w.Emu.Snapshot()
-	e.params["routing_table"] = strings.Join(ids, ",")
-	e.w.Emu.ResetLog()
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.SlowAnswer, Action: "ReplaceRoute", Delay: time.Hour, Count: 20})
+	require.NoError(t, e.W.Emu.SetState(st))
+	e.Before = e.W.Emu.Snapshot()
+	e.Params["routing_table"] = strings.Join(ids, ",")
+	e.W.Emu.ResetLog()
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.SlowAnswer, Action: "ReplaceRoute", Delay: time.Hour, Count: 20})
 	const to = 30 * time.Second
-	res := e.run("a", "start", timeout(to))
-	replaces := e.w.Emu.Count("ReplaceRoute")
-	inFlight := e.w.Emu.MaxInFlight("ReplaceRoute")
+	res := e.Run("a", "start", labtest.Timeout(to))
+	replaces := e.W.Emu.Count("ReplaceRoute")
+	inFlight := e.W.Emu.MaxInFlight("ReplaceRoute")
 	record(row{Table: "Scale", Case: fmt.Sprintf("200 tables, first 20 writes performed but unanswered: %d ReplaceRoute, at most %d in flight", replaces, inFlight),
 		Action: "start", Timeout: to, Code: res.Code, Elapsed: res.Elapsed, Reason: res.Reason})
-	t.Logf("start: %d in %s; %d ReplaceRoute requests, at most %d in flight; %d DescribeRouteTables", res.Code, res.Elapsed, replaces, inFlight, e.w.Emu.Count("DescribeRouteTables"))
-	assert.Equal(t, harness.OCFSuccess, res.Code, "reason %q", res.Reason)
+	t.Logf("start: %d in %s; %d ReplaceRoute requests, at most %d in flight; %d DescribeRouteTables", res.Code, res.Elapsed, replaces, inFlight, e.W.Emu.Count("DescribeRouteTables"))
+	assert.Equal(t, lab.OCFSuccess, res.Code, "reason %q", res.Reason)
 	assert.LessOrEqual(t, inFlight, 20, "writes in flight at once")
 	assert.Equal(t, 200, replaces, "one write per table: a timed-out write is read back before it is sent again")
-	snap := e.w.Emu.Snapshot()
+	snap := e.W.Emu.Snapshot()
 	for _, id := range ids {
 		assert.Equal(t, ec2emu.FixtureENIA, snap.RouteTable(id).Route(vipDs).NetworkInterfaceID, id)
 	}

@@ -12,8 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // killPoint holds start at one known point (an emulator or IMDS latency
@@ -36,7 +37,7 @@ func latency(action string, count int, d time.Duration) ec2emu.Fault {
 func waitTaken(t *testing.T, e *env, action string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, f := range e.w.Emu.Faults() {
+		for _, f := range e.W.Emu.Faults() {
 			if f.Action == action {
 				return false
 			}
@@ -47,44 +48,44 @@ func waitTaken(t *testing.T, e *env, action string) {
 
 var killPoints = []killPoint{
 	{name: "in the first DescribeRouteTables", hold: func(t *testing.T, e *env) {
-		e.w.Emu.AddFault(latency("DescribeRouteTables", 1, stall))
+		e.W.Emu.AddFault(latency("DescribeRouteTables", 1, stall))
 		go e.startUnderTest()
 		waitTaken(t, e, "DescribeRouteTables")
 	}},
 	{name: "in both ReplaceRoute calls", hold: func(t *testing.T, e *env) {
-		e.w.Emu.AddFault(latency("ReplaceRoute", 2, stall))
+		e.W.Emu.AddFault(latency("ReplaceRoute", 2, stall))
 		go e.startUnderTest()
 		waitTaken(t, e, "ReplaceRoute")
 	}},
 	{name: "after one ReplaceRoute, in the other", hold: func(t *testing.T, e *env) {
-		e.w.Emu.AddFault(latency("ReplaceRoute", 1, stall))
+		e.W.Emu.AddFault(latency("ReplaceRoute", 1, stall))
 		go e.startUnderTest()
 		waitTaken(t, e, "ReplaceRoute")
-		require.Eventually(t, func() bool { return e.w.Emu.Count("ReplaceRoute") >= 1 }, 15*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return e.W.Emu.Count("ReplaceRoute") >= 1 }, 15*time.Second, 5*time.Millisecond)
 	}},
 	{name: "in the read-back after both writes", hold: func(t *testing.T, e *env) {
 		// The writes are slowed just enough to add the read-back's stall
 		// after the first read has been answered.
-		e.w.Emu.AddFault(latency("ReplaceRoute", 2, 500*time.Millisecond))
+		e.W.Emu.AddFault(latency("ReplaceRoute", 2, 500*time.Millisecond))
 		go e.startUnderTest()
 		waitTaken(t, e, "ReplaceRoute")
-		e.w.Emu.AddFault(latency("DescribeRouteTables", 1, stall))
+		e.W.Emu.AddFault(latency("DescribeRouteTables", 1, stall))
 		waitTaken(t, e, "DescribeRouteTables")
-		require.Equal(t, 2, e.w.Emu.Count("ReplaceRoute"), "both writes answered before the read-back")
+		require.Equal(t, 2, e.W.Emu.Count("ReplaceRoute"), "both writes answered before the read-back")
 	}},
 	{name: "in IMDS (no identity cache)", cold: true, hold: func(t *testing.T, e *env) {
-		e.w.Node("a").IMDS.SetFault(imdsfake.Fault{Latency: stall})
+		e.W.Node("a").IMDS.SetFault(imdsfake.Fault{Latency: stall})
 		go e.startUnderTest()
-		require.Eventually(t, func() bool { return len(e.w.Node("a").IMDS.Counts()) > 0 }, 15*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return len(e.W.Node("a").IMDS.Counts()) > 0 }, 15*time.Second, 5*time.Millisecond)
 	}},
 }
 
 // startUnderTest runs start on node a with a long timeout, to be killed;
 // the result goes to e.killed.
 func (e *env) startUnderTest() {
-	r := e.w.Agent("a")
+	r := e.W.Agent("a")
 	r.Timeout = time.Minute
-	res := r.Run(e.killCtx, "start", e.params)
+	res := r.Run(e.killCtx, "start", e.Params)
 	e.killed <- res
 }
 
@@ -111,17 +112,17 @@ func TestKilledStart(t *testing.T) {
 func runKillPoint(t *testing.T, kp killPoint, then string) {
 	e := newEnv(t)
 	// Node b holds the resource; a takes it over.
-	e.expect("b", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFNotRunning)
+	e.Expect("b", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFNotRunning)
 	if !kp.cold {
-		e.expect("a", "validate-all", harness.OCFSuccess) // warms a's identity cache
+		e.Expect("a", "validate-all", lab.OCFSuccess) // warms a's identity cache
 	}
-	e.w.Emu.ResetLog()
-	e.w.Node("a").IMDS.Reset()
+	e.W.Emu.ResetLog()
+	e.W.Node("a").IMDS.Reset()
 
 	ctx, kill := context.WithCancel(context.Background())
 	defer kill()
-	e.killCtx, e.killed = ctx, make(chan harness.Result, 1)
+	e.killCtx, e.killed = ctx, make(chan lab.Result, 1)
 	kp.hold(t, e)
 	kill() // exec.CommandContext: SIGKILL
 	res := <-e.killed
@@ -130,7 +131,7 @@ func runKillPoint(t *testing.T, kp killPoint, then string) {
 		// The agent itself died (not just a wrapper): its stalled request's
 		// connection closed, and the emulator aborted it unperformed.
 		require.Eventually(t, func() bool {
-			for _, l := range e.w.Emu.Log() {
+			for _, l := range e.W.Emu.Log() {
 				if l.Code == "Aborted" {
 					return true
 				}
@@ -138,42 +139,42 @@ func runKillPoint(t *testing.T, kp killPoint, then string) {
 			return false
 		}, 10*time.Second, 10*time.Millisecond, "the stalled request was never aborted: is the agent still running?")
 	}
-	e.w.Emu.ClearFaults()
-	e.w.Node("a").IMDS.SetFault(imdsfake.Fault{})
+	e.W.Emu.ClearFaults()
+	e.W.Node("a").IMDS.SetFault(imdsfake.Fault{})
 
 	// What the crash left.
-	vipOn := e.hasVIP("a")
+	vipOn := e.HasVIP("a")
 	var here, elsewhere []string
 	for _, tb := range []string{rtb1, rtb2} {
-		if e.target(tb) == ec2emu.FixtureENIA {
+		if e.Target(tb) == ec2emu.FixtureENIA {
 			here = append(here, tb)
 		} else {
 			elsewhere = append(elsewhere, tb)
 		}
 	}
-	truth := harness.OCFNotRunning
+	truth := lab.OCFNotRunning
 	switch {
 	case vipOn && len(elsewhere) == 0:
-		truth = harness.OCFSuccess
+		truth = lab.OCFSuccess
 	case vipOn && len(here) > 0:
-		truth = harness.OCFGeneric
+		truth = lab.OCFGeneric
 	}
 	t.Logf("after the kill: VIP on lo %v, tables here %v, elsewhere %v", vipOn, here, elsewhere)
 	assert.True(t, allowedRscTmp(e.rscTmpFiles("a")), "HA_RSCTMP after the kill: %v", e.rscTmpFiles("a"))
 
-	mon := e.expect("a", "monitor", truth, recurring)
+	mon := e.Expect("a", "monitor", truth, labtest.Recurring)
 	record(row{Table: "Crash safety: start killed with SIGKILL", Case: "killed " + kp.name, Action: "monitor after the kill",
 		Timeout: 20 * time.Second, Code: mon.Code, Elapsed: mon.Elapsed,
 		Reason: fmt.Sprintf("%s [VIP on lo: %v; tables here: %d of 2]", mon.Reason, vipOn, len(here))})
 	switch {
 	case !vipOn:
 		assert.Contains(t, mon.Reason, "not on lo")
-	case truth == harness.OCFNotRunning || truth == harness.OCFGeneric:
+	case truth == lab.OCFNotRunning || truth == lab.OCFGeneric:
 		// The reason names a table that routes elsewhere, and where to.
-		if truth == harness.OCFGeneric {
+		if truth == lab.OCFGeneric {
 			assert.Contains(t, mon.Reason, "disagree")
 		}
-		assert.True(t, namesNode(mon.Reason, e.w.Node("b")), "the reason names node b: %q", mon.Reason)
+		assert.True(t, namesNode(mon.Reason, e.W.Node("b")), "the reason names node b: %q", mon.Reason)
 		named := false
 		for _, tb := range elsewhere {
 			named = named || strings.Contains(mon.Reason, tb)
@@ -184,27 +185,27 @@ func runKillPoint(t *testing.T, kp killPoint, then string) {
 	// when no table is left to it and 1 when the tables disagree.
 	switch len(here) {
 	case 1:
-		e.expect("b", "monitor", harness.OCFGeneric, recurring)
+		e.Expect("b", "monitor", lab.OCFGeneric, labtest.Recurring)
 	case 2:
-		e.expect("b", "monitor", harness.OCFNotRunning, recurring)
+		e.Expect("b", "monitor", lab.OCFNotRunning, labtest.Recurring)
 	default:
-		e.expect("b", "monitor", harness.OCFSuccess, recurring)
+		e.Expect("b", "monitor", lab.OCFSuccess, labtest.Recurring)
 	}
 
-	next := e.expect("a", then, harness.OCFSuccess)
+	next := e.Expect("a", then, lab.OCFSuccess)
 	record(row{Table: "Crash safety: start killed with SIGKILL", Case: "killed " + kp.name, Action: then + " after the kill",
 		Timeout: 20 * time.Second, Code: next.Code, Elapsed: next.Elapsed, Reason: next.Reason})
 	if then == "start" {
 		assert.Equal(t, "a", e.owner())
-		assert.True(t, e.hasVIP("a"))
-		e.expect("a", "monitor", harness.OCFSuccess, recurring)
-		e.expect("b", "monitor", harness.OCFNotRunning, recurring)
-		e.expect("b", "stop", harness.OCFSuccess)
+		assert.True(t, e.HasVIP("a"))
+		e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+		e.Expect("b", "monitor", lab.OCFNotRunning, labtest.Recurring)
+		e.Expect("b", "stop", lab.OCFSuccess)
 	} else {
-		assert.False(t, e.hasVIP("a"))
-		e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+		assert.False(t, e.HasVIP("a"))
+		e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
 		// The cluster's next start anywhere converges.
-		e.expect("b", "start", harness.OCFSuccess)
+		e.Expect("b", "start", lab.OCFSuccess)
 		assert.Equal(t, "b", e.owner())
 	}
 	files := e.rscTmpFiles("a")

@@ -12,8 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // The actions of the fault matrix, each run in the state Pacemaker runs it
@@ -21,7 +22,7 @@ import (
 // standby probe on node b, start on node a with the routes on node b, stop
 // on node a holding the resource.
 const (
-	actMonitor      = "monitor (recurring)"
+	actMonitor      = "monitor (labtest.Recurring)"
 	actProbeActive  = "monitor probe (active node)"
 	actProbeStandby = "monitor probe (standby node)"
 	actValidate     = "validate-all"
@@ -130,18 +131,18 @@ func TestDeadlines(t *testing.T) {
 
 func runFaultCase(t *testing.T, fc faultCase) {
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
+	e.Expect("a", "start", lab.OCFSuccess)
 
 	inject := func() {
 		for _, f := range fc.ec2 {
-			e.w.Emu.AddFault(f)
+			e.W.Emu.AddFault(f)
 		}
 		if fc.stale > 0 {
-			e.w.Emu.SetStaleReads(fc.stale)
+			e.W.Emu.SetStaleReads(fc.stale)
 		}
 		if fc.imds != nil {
-			e.w.Node("a").IMDS.SetFault(*fc.imds)
-			e.w.Node("b").IMDS.SetFault(*fc.imds)
+			e.W.Node("a").IMDS.SetFault(*fc.imds)
+			e.W.Node("b").IMDS.SetFault(*fc.imds)
 		}
 		if fc.cold {
 			for _, n := range []string{"a", "b"} {
@@ -150,56 +151,56 @@ func runFaultCase(t *testing.T, fc faultCase) {
 				}
 			}
 		}
-		e.w.Emu.ResetLog()
+		e.W.Emu.ResetLog()
 	}
 	clear := func() {
-		e.w.Emu.ClearFaults()
-		e.w.Node("a").IMDS.SetFault(imdsfake.Fault{})
-		e.w.Node("b").IMDS.SetFault(imdsfake.Fault{})
+		e.W.Emu.ClearFaults()
+		e.W.Node("a").IMDS.SetFault(imdsfake.Fault{})
+		e.W.Node("b").IMDS.SetFault(imdsfake.Fault{})
 	}
 
 	for _, act := range matrixActions {
-		node, action, opts := "a", "monitor", []opt{timeout(fc.timeout)}
-		want := harness.OCFSuccess
+		node, action, opts := "a", "monitor", []labtest.Opt{labtest.Timeout(fc.timeout)}
+		want := lab.OCFSuccess
 		switch act {
 		case actMonitor:
-			opts = append(opts, recurring)
+			opts = append(opts, labtest.Recurring)
 		case actProbeStandby:
-			node, want = "b", harness.OCFNotRunning
+			node, want = "b", lab.OCFNotRunning
 		case actValidate:
 			action = "validate-all"
 		case actStart:
 			// From the standby side: VIP absent, every table on node b,
 			// so that start has to write.
-			e.expect("a", "stop", harness.OCFSuccess)
-			e.routeTo("b", rtb1, rtb2)
+			e.Expect("a", "stop", lab.OCFSuccess)
+			e.RouteTo("b", rtb1, rtb2)
 			action = "start"
 		case actStop:
 			action = "stop"
 		}
 		if fc.outlasts && (act == actMonitor || act == actProbeActive) {
-			want = harness.OCFDegraded
+			want = lab.OCFDegraded
 		}
 		if fc.failing && act != actProbeStandby && act != actStop {
-			want = harness.OCFGeneric
+			want = lab.OCFGeneric
 			if act == actMonitor || act == actProbeActive {
-				want = harness.OCFDegraded
+				want = lab.OCFDegraded
 			}
 		}
 
 		inject()
-		res := e.runEnv(node, action, []string{"HA_DEBUG=1"}, opts...)
+		res := e.RunEnv(node, action, []string{"HA_DEBUG=1"}, opts...)
 		clear()
 		record(row{Table: "Deadlines: fault x action", Case: fc.name, Action: act, Timeout: fc.timeout,
 			Code: res.Code, Elapsed: res.Elapsed, Own: ownTime(res.Stderr), Reason: res.Reason})
 
 		assert.Equal(t, want, res.Code, "%s: reason %q\nstderr:\n%s", act, res.Reason, res.Stderr)
 		assert.Less(t, res.Elapsed, fc.timeout, "%s returned after CRM_meta_timeout", act)
-		checkReason(t, res)
-		if want == harness.OCFDegraded {
+		labtest.CheckReason(t, res)
+		if want == lab.OCFDegraded {
 			assert.Contains(t, res.Reason, "EC2 control plane unreachable", "%s: the reason says so", act)
 		}
-		if want == harness.OCFGeneric && fc.reason != "" {
+		if want == lab.OCFGeneric && fc.reason != "" {
 			assert.Contains(t, strings.ToLower(res.Reason), strings.ToLower(fc.reason), "%s: the reason names the fault", act)
 		}
 		switch act {
@@ -207,21 +208,21 @@ func runFaultCase(t *testing.T, fc faultCase) {
 			assert.Zero(t, principalRequests(e, "b"), "a probe without the VIP makes no EC2 request")
 			assert.Contains(t, res.Reason, "not on lo")
 		case actStop:
-			assert.Empty(t, e.w.Emu.Log(), "stop made an EC2 request")
-			assert.False(t, e.hasVIP("a"), "stop left the VIP")
+			assert.Empty(t, e.W.Emu.Log(), "stop made an EC2 request")
+			assert.False(t, e.HasVIP("a"), "stop left the VIP")
 		case actStart:
-			if res.Code == harness.OCFSuccess {
-				assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
-				assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
-				assert.True(t, e.hasVIP("a"))
+			if res.Code == lab.OCFSuccess {
+				assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
+				assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb2))
+				assert.True(t, e.HasVIP("a"))
 			} else {
 				// Back to the active state for stop.
-				e.expect("a", "start", harness.OCFSuccess)
+				e.Expect("a", "start", lab.OCFSuccess)
 			}
 		}
 		// Monitor and probes change nothing. (validate-all's DryRun probes
 		// and the emulator's log show in assertOnlyOurRouteChanged.)
-		require.True(t, e.hasVIP("a") || act == actStop, "%s removed the VIP", act)
+		require.True(t, e.HasVIP("a") || act == actStop, "%s removed the VIP", act)
 	}
 }
 
@@ -242,8 +243,8 @@ func ownTime(stderr string) time.Duration {
 // principalRequests counts EC2 requests a node made since the last reset.
 func principalRequests(e *env, node string) int {
 	n := 0
-	for _, l := range e.w.Emu.Log() {
-		if l.Principal == e.w.Node(node).AccessKeyID {
+	for _, l := range e.W.Emu.Log() {
+		if l.Principal == e.W.Node(node).AccessKeyID {
 			n++
 		}
 	}

@@ -25,141 +25,38 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 const (
-	vip   = "192.0.2.10"
-	vipDs = "192.0.2.10/32"
-	rtb1  = ec2emu.FixtureRouteTable1
-	rtb2  = ec2emu.FixtureRouteTable2
+	vip   = labtest.VIP
+	vipDs = labtest.VIPDs
+	rtb1  = labtest.RTB1
+	rtb2  = labtest.RTB2
 )
 
-// env is one test's world with the parameters of one resource.
+// env is one scenario (labtest.Env) with this package's own helpers.
 type env struct {
-	t      *testing.T
-	w      *harness.World
-	params map[string]string
-	before *ec2emu.State
+	*labtest.Env
 
 	// killCtx and killed serve the crash tests: the context that kills a
 	// start, and where its result goes.
 	killCtx context.Context
-	killed  chan harness.Result
+	killed  chan lab.Result
 }
 
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	w := harness.NewWorld(t)
-	e := &env{t: t, w: w, params: map[string]string{
-		"ip": vip, "routing_table": rtb1 + "," + rtb2, "source_dest_check": "ignore",
-	}}
-	e.before = w.Emu.Snapshot()
-	// Safety, for every test of the package: whatever happened, only the
-	// configured destination in the configured tables changed.
-	t.Cleanup(e.assertOnlyOurRouteChanged)
-	return e
-}
-
-type opt func(*harness.Runner)
-
-func timeout(d time.Duration) opt { return func(r *harness.Runner) { r.Timeout = d } }
-func recurring(r *harness.Runner) { r.Interval = 10 * time.Second }
-
-// run runs one action on a node; the process must have run and exited by
-// itself (not been killed), and must not have panicked.
-func (e *env) run(node, action string, opts ...opt) harness.Result {
-	e.t.Helper()
-	return e.runEnv(node, action, nil, opts...)
-}
-
-func (e *env) runEnv(node, action string, extraEnv []string, opts ...opt) harness.Result {
-	e.t.Helper()
-	r := e.w.Agent(node)
-	for _, o := range opts {
-		o(r)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res := r.Run(ctx, action, e.params, extraEnv...)
-	require.NoError(e.t, res.Err, "running %s on %s: the process did not exit by itself", action, node)
-	assert.NotContains(e.t, res.Stderr, "panic", "%s on %s", action, node)
-	assert.NotContains(e.t, res.Stderr, "goroutine ", "%s on %s", action, node)
-	return res
-}
-
-func (e *env) expect(node, action string, code int, opts ...opt) harness.Result {
-	e.t.Helper()
-	res := e.run(node, action, opts...)
-	require.Equal(e.t, code, res.Code, "%s on node %s: reason %q\nstderr:\n%s", action, node, res.Reason, res.Stderr)
-	checkReason(e.t, res)
-	return res
-}
-
-// checkReason: every failure has a one-line exit reason.
-func checkReason(t *testing.T, res harness.Result) {
-	t.Helper()
-	if res.Code != harness.OCFSuccess {
-		assert.NotEmpty(t, res.Reason, "a failure without an exit reason; stderr:\n%s", res.Stderr)
-		assert.NotContains(t, res.Reason, "\n")
-	}
-}
-
-// target returns the ENI (or instance) the VIP's route in table points at,
-// "" when there is no route.
-func (e *env) target(table string) string {
-	e.t.Helper()
-	rt := e.w.Emu.Snapshot().RouteTable(table)
-	require.NotNil(e.t, rt)
-	r := rt.Route(vipDs)
-	if r == nil {
-		return ""
-	}
-	if r.NetworkInterfaceID != "" {
-		return r.NetworkInterfaceID
-	}
-	return r.InstanceID
-}
-
-func (e *env) hasVIP(node string) bool {
-	e.t.Helper()
-	ok, err := e.w.Node(node).NS.HasAddr("lo", vipDs)
-	require.NoError(e.t, err)
-	return ok
-}
-
-// routeTo moves the VIP's route behind the agent's back.
-func (e *env) routeTo(node string, tables ...string) {
-	e.t.Helper()
-	for _, table := range tables {
-		require.NoError(e.t, e.w.Emu.SetRoute(table, vipDs, e.w.Node(node).ENI))
-	}
-}
-
-func (e *env) assertOnlyOurRouteChanged() {
-	configured := map[string]bool{}
-	for _, id := range strings.Split(e.params["routing_table"], ",") {
-		configured[id] = true
-	}
-	dst := e.params["destination_cidr"]
-	if dst == "" {
-		dst = e.params["ip"] + "/32"
-	}
-	for _, c := range ec2emu.Diff(e.before, e.w.Emu.Snapshot()) {
-		assert.True(e.t, configured[c.RouteTableID] && c.Destination == dst,
-			"a route outside the resource changed: %s", c)
-	}
-}
+// newEnv: every test of the package checks, when it ends, that only the
+// configured destination in the configured tables changed (labtest.NewEnv).
+func newEnv(t *testing.T) *env { return &env{Env: labtest.NewEnv(t)} }
 
 // rscTmpFiles lists HA_RSCTMP of a node.
 func (e *env) rscTmpFiles(node string) []string {
-	e.t.Helper()
-	ents, err := os.ReadDir(e.w.Node(node).RscTmp)
-	require.NoError(e.t, err)
+	e.T.Helper()
+	ents, err := os.ReadDir(e.W.Node(node).RscTmp)
+	require.NoError(e.T, err)
 	var names []string
 	for _, d := range ents {
 		names = append(names, d.Name())
@@ -187,7 +84,7 @@ func allowedRscTmp(names []string) bool {
 }
 
 func (e *env) cachePath(node string) string {
-	return filepath.Join(e.w.Node(node).RscTmp, cacheName)
+	return filepath.Join(e.W.Node(node).RscTmp, cacheName)
 }
 
 // ---- measured tables ----

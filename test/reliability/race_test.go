@@ -17,13 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // runAt runs actions on nodes at the same moment (released together from a
 // barrier) and returns their results in order.
-func (e *env) runAt(runs ...func() harness.Result) []harness.Result {
-	out := make([]harness.Result, len(runs))
+func (e *env) runAt(runs ...func() lab.Result) []lab.Result {
+	out := make([]lab.Result, len(runs))
 	var ready, done sync.WaitGroup
 	gate := make(chan struct{})
 	for i, run := range runs {
@@ -43,28 +44,28 @@ func (e *env) runAt(runs ...func() harness.Result) []harness.Result {
 }
 
 // runRaw runs an action without failing the test from another goroutine.
-func (e *env) runRaw(node, action string, opts ...opt) harness.Result {
+func (e *env) runRaw(node, action string, opts ...labtest.Opt) lab.Result {
 	return e.runRawEnv(node, action, nil, opts...)
 }
 
-func (e *env) runRawEnv(node, action string, extraEnv []string, opts ...opt) harness.Result {
-	r := e.w.Agent(node)
+func (e *env) runRawEnv(node, action string, extraEnv []string, opts ...labtest.Opt) lab.Result {
+	r := e.W.Agent(node)
 	for _, o := range opts {
 		o(r)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return r.Run(ctx, action, e.params, extraEnv...)
+	return r.Run(ctx, action, e.Params, extraEnv...)
 }
 
 // owner returns the node every configured table routes the VIP to, or ""
 // when the tables disagree or point at no node.
 func (e *env) owner() string {
-	first := e.target(rtb1)
-	if e.target(rtb2) != first {
+	first := e.Target(rtb1)
+	if e.Target(rtb2) != first {
 		return ""
 	}
-	for name, n := range e.w.Nodes {
+	for name, n := range e.W.Nodes {
 		if n.ENI == first || n.InstanceID == first {
 			return name
 		}
@@ -73,7 +74,7 @@ func (e *env) owner() string {
 }
 
 // namesNode reports whether an exit reason names a node (instance or ENI).
-func namesNode(reason string, n *harness.Node) bool {
+func namesNode(reason string, n *lab.Node) bool {
 	return strings.Contains(reason, n.InstanceID) || strings.Contains(reason, n.ENI)
 }
 
@@ -108,21 +109,21 @@ func TestConcurrentStarts(t *testing.T) {
 		setup func(e *env)
 	}{
 		{"plain", func(e *env) {}},
-		{"stale reads (2) after writes", func(e *env) { e.w.Emu.SetStaleReads(2) }},
+		{"stale reads (2) after writes", func(e *env) { e.W.Emu.SetStaleReads(2) }},
 		{"alternating stale/fresh reads (6) per table", func(e *env) {
-			e.w.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{Reads: 6, Alternate: true})
-			e.w.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 6, Alternate: true})
+			e.W.Emu.SetTableStaleness(rtb1, ec2emu.Staleness{Reads: 6, Alternate: true})
+			e.W.Emu.SetTableStaleness(rtb2, ec2emu.Staleness{Reads: 6, Alternate: true})
 		}},
 		{"slow writes (300 ms)", func(e *env) {
-			e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "ReplaceRoute", Delay: 300 * time.Millisecond})
-			e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "CreateRoute", Delay: 300 * time.Millisecond})
+			e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "ReplaceRoute", Delay: 300 * time.Millisecond})
+			e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Latency, Action: "CreateRoute", Delay: 300 * time.Millisecond})
 		}},
 		{"routes exist on a third target", func(e *env) {
-			require.NoError(e.t, e.w.Emu.SetRoute(rtb1, vipDs, ec2emu.FixtureIGW))
-			require.NoError(e.t, e.w.Emu.SetRoute(rtb2, vipDs, ec2emu.FixtureIGW))
+			require.NoError(e.T, e.W.Emu.SetRoute(rtb1, vipDs, ec2emu.FixtureIGW))
+			require.NoError(e.T, e.W.Emu.SetRoute(rtb2, vipDs, ec2emu.FixtureIGW))
 		}},
-		{"a already holds the tables", func(e *env) { e.routeTo("a", rtb1, rtb2) }},
-		{"b already holds the tables", func(e *env) { e.routeTo("b", rtb1, rtb2) }},
+		{"a already holds the tables", func(e *env) { e.RouteTo("a", rtb1, rtb2) }},
+		{"b already holds the tables", func(e *env) { e.RouteTo("b", rtb1, rtb2) }},
 	}
 	runs := raceRuns()
 	var wg sync.WaitGroup
@@ -157,57 +158,57 @@ func TestConcurrentStarts(t *testing.T) {
 // concurrentStarts is one run of TestConcurrentStarts from a fresh state
 // (standard fixture, no VIP anywhere) and returns its outcome in words.
 func (e *env) concurrentStarts(variant string, setup func(e *env)) string {
-	t := e.t
+	t := e.T
 	t.Helper()
-	e.w.Emu.ClearFaults()
-	require.NoError(t, e.w.Emu.SetState(ec2emu.StandardFixture()))
+	e.W.Emu.ClearFaults()
+	require.NoError(t, e.W.Emu.SetState(ec2emu.StandardFixture()))
 	for _, n := range []string{"a", "b"} {
-		if e.hasVIP(n) {
-			require.NoError(t, e.w.Node(n).NS.DelAddr("lo", vipDs))
+		if e.HasVIP(n) {
+			require.NoError(t, e.W.Node(n).NS.DelAddr("lo", vipDs))
 		}
 	}
 	setup(e)
 	const to = 20 * time.Second
 	debug := []string{"HA_DEBUG=1"}
 	res := e.runAt(
-		func() harness.Result { return e.runRawEnv("a", "start", debug, timeout(to)) },
-		func() harness.Result { return e.runRawEnv("b", "start", debug, timeout(to)) },
+		func() lab.Result { return e.runRawEnv("a", "start", debug, labtest.Timeout(to)) },
+		func() lab.Result { return e.runRawEnv("b", "start", debug, labtest.Timeout(to)) },
 	)
-	e.w.Emu.ClearFaults()
-	byNode := map[string]harness.Result{"a": res[0], "b": res[1]}
+	e.W.Emu.ClearFaults()
+	byNode := map[string]lab.Result{"a": res[0], "b": res[1]}
 	for _, n := range []string{"a", "b"} {
 		r := byNode[n]
 		require.NoError(t, r.Err, "start on %s did not exit by itself", n)
-		assert.Contains(t, []int{harness.OCFSuccess, harness.OCFGeneric}, r.Code, "start on %s: %s", n, r.Reason)
+		assert.Contains(t, []int{lab.OCFSuccess, lab.OCFGeneric}, r.Code, "start on %s: %s", n, r.Reason)
 		assert.Less(t, r.Elapsed, to)
 		assert.NotContains(t, r.Stderr, "panic")
-		checkReason(t, r)
+		labtest.CheckReason(t, r)
 	}
 	win := e.owner()
 	require.NotEmpty(t, win, "the tables do not all point at one node: %s / %s\na: %s\nb: %s",
-		e.target(rtb1), e.target(rtb2), byNode["a"].Stderr, byNode["b"].Stderr)
+		e.Target(rtb1), e.Target(rtb2), byNode["a"].Stderr, byNode["b"].Stderr)
 	lose := other(win)
 	// The promise of a start that succeeded: the route stayed here.
 	for _, n := range []string{"a", "b"} {
-		if byNode[n].Code == harness.OCFSuccess {
+		if byNode[n].Code == lab.OCFSuccess {
 			assert.Equal(t, n, win, "%s's start exited 0 but every table routes to %s (%s)\nstderr of %s:\n%s",
 				n, win, variant, n, byNode[n].Stderr)
 		}
 	}
-	assert.Equal(t, harness.OCFSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
+	assert.Equal(t, lab.OCFSuccess, byNode[win].Code, "the node the tables point at failed its start: %s", byNode[win].Reason)
 	l := byNode[lose]
-	if l.Code != harness.OCFSuccess {
-		assert.True(t, namesNode(l.Reason, e.w.Node(win)), "the failed start names its rival %s: %q", win, l.Reason)
+	if l.Code != lab.OCFSuccess {
+		assert.True(t, namesNode(l.Reason, e.W.Node(win)), "the failed start names its rival %s: %q", win, l.Reason)
 	}
-	e.expect(win, "monitor", harness.OCFSuccess, recurring)
-	e.expect(lose, "monitor", harness.OCFNotRunning, recurring)
+	e.Expect(win, "monitor", lab.OCFSuccess, labtest.Recurring)
+	e.Expect(lose, "monitor", lab.OCFNotRunning, labtest.Recurring)
 	// Pacemaker then stops the loser: clean.
-	e.expect(lose, "stop", harness.OCFSuccess)
-	assert.False(t, e.hasVIP(lose))
-	e.expect(win, "monitor", harness.OCFSuccess, recurring)
-	e.expect(win, "stop", harness.OCFSuccess)
+	e.Expect(lose, "stop", lab.OCFSuccess)
+	assert.False(t, e.HasVIP(lose))
+	e.Expect(win, "monitor", lab.OCFSuccess, labtest.Recurring)
+	e.Expect(win, "stop", lab.OCFSuccess)
 	outcome := fmt.Sprintf("%s won, %s's start exited %d", win, lose, l.Code)
-	if l.Code == harness.OCFSuccess {
+	if l.Code == lab.OCFSuccess {
 		outcome += " (overtaken)"
 	}
 	return outcome
@@ -218,22 +219,22 @@ func (e *env) concurrentStarts(variant string, setup func(e *env)) string {
 func TestStartRacingStop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
+	e.Expect("a", "start", lab.OCFSuccess)
 	res := e.runAt(
-		func() harness.Result { return e.runRaw("b", "start") },
-		func() harness.Result { return e.runRaw("a", "stop") },
+		func() lab.Result { return e.runRaw("b", "start") },
+		func() lab.Result { return e.runRaw("a", "stop") },
 	)
 	for i, r := range res {
 		require.NoError(t, r.Err)
-		assert.Equal(t, harness.OCFSuccess, r.Code, "%s: %s", []string{"start on b", "stop on a"}[i], r.Reason)
+		assert.Equal(t, lab.OCFSuccess, r.Code, "%s: %s", []string{"start on b", "stop on a"}[i], r.Reason)
 		record(row{Table: "Races", Case: "start on b racing stop on a", Action: []string{"start on b", "stop on a"}[i],
 			Timeout: 20 * time.Second, Code: r.Code, Elapsed: r.Elapsed, Reason: r.Reason})
 	}
 	assert.Equal(t, "b", e.owner())
-	assert.False(t, e.hasVIP("a"))
-	assert.True(t, e.hasVIP("b"))
-	e.expect("b", "monitor", harness.OCFSuccess, recurring)
-	e.expect("a", "monitor", harness.OCFNotRunning, recurring)
+	assert.False(t, e.HasVIP("a"))
+	assert.True(t, e.HasVIP("b"))
+	e.Expect("b", "monitor", lab.OCFSuccess, labtest.Recurring)
+	e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
 }
 
 // TestFiftyCycles runs start, monitor, stop 50 times in a row and checks
@@ -245,14 +246,14 @@ func TestStartRacingStop(t *testing.T) {
 // other tests, so the counts are its own.
 func TestFiftyCycles(t *testing.T) {
 	e := newEnv(t)
-	ns := e.w.Node("a").NS
+	ns := e.W.Node("a").NS
 	lo0, err := ns.Addrs("lo")
 	require.NoError(t, err)
 
 	cycle := func(i int) {
-		e.expect("a", "start", harness.OCFSuccess)
-		e.expect("a", "monitor", harness.OCFSuccess, recurring)
-		e.expect("a", "stop", harness.OCFSuccess)
+		e.Expect("a", "start", lab.OCFSuccess)
+		e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+		e.Expect("a", "stop", lab.OCFSuccess)
 		lo, err := ns.Addrs("lo")
 		require.NoError(t, err)
 		require.ElementsMatch(t, lo0, lo, "cycle %d: lo changed", i)

@@ -21,8 +21,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
 	"github.com/suzlab/routeha/test/imdsfake"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // ---- files in HA_RSCTMP ----
@@ -32,13 +33,13 @@ import (
 func TestRscTmpFilesPrivate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.expect("a", "start", harness.OCFSuccess)
-	e.expect("a", "monitor", harness.OCFSuccess, recurring)
+	e.Expect("a", "start", lab.OCFSuccess)
+	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 	files := e.rscTmpFiles("a")
 	require.Contains(t, files, cacheName)
 	require.True(t, allowedRscTmp(files), "HA_RSCTMP holds %v", files)
 	for _, f := range files {
-		fi, err := os.Lstat(filepath.Join(e.w.Node("a").RscTmp, f))
+		fi, err := os.Lstat(filepath.Join(e.W.Node("a").RscTmp, f))
 		require.NoError(t, err)
 		assert.True(t, fi.Mode().IsRegular(), "%s is not a regular file", f)
 		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "%s", f)
@@ -68,18 +69,18 @@ func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
 			e := newEnv(t)
 			victim := filepath.Join(t.TempDir(), "victim")
 			require.NoError(t, os.WriteFile(victim, []byte("do not touch\n"), 0o644))
-			link := filepath.Join(e.w.Node("a").RscTmp, name)
+			link := filepath.Join(e.W.Node("a").RscTmp, name)
 			require.NoError(t, os.Symlink(victim, link))
 			dangling := filepath.Join(t.TempDir(), "created-through-link")
 			other := cacheName
 			if name == cacheName {
 				other = tokenName
 			}
-			require.NoError(t, os.Symlink(dangling, filepath.Join(e.w.Node("a").RscTmp, other)))
+			require.NoError(t, os.Symlink(dangling, filepath.Join(e.W.Node("a").RscTmp, other)))
 
-			e.expect("a", "start", harness.OCFSuccess)
-			e.expect("a", "monitor", harness.OCFSuccess, recurring)
-			e.expect("a", "stop", harness.OCFSuccess)
+			e.Expect("a", "start", lab.OCFSuccess)
+			e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+			e.Expect("a", "stop", lab.OCFSuccess)
 			b, err := os.ReadFile(victim)
 			require.NoError(t, err)
 			assert.Equal(t, "do not touch\n", string(b), "written through the symlink")
@@ -88,7 +89,7 @@ func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
 			assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "victim's mode changed")
 			_, err = os.Lstat(dangling)
 			assert.True(t, os.IsNotExist(err), "a file was created through a dangling symlink")
-			assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1))
+			assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1))
 		})
 	}
 	t.Run("forged identity behind the cache symlink", func(t *testing.T) {
@@ -98,12 +99,12 @@ func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
 		require.NoError(t, os.Symlink(forged, e.cachePath("a")))
 		// monitor, as in the control: a knows it is a, so the tables on
 		// b mean not running here.
-		require.NoError(t, e.w.Node("a").NS.AddAddr("lo", vipDs))
-		e.routeTo("b", rtb1, rtb2)
-		e.expect("a", "monitor", harness.OCFNotRunning, recurring)
-		e.expect("a", "start", harness.OCFSuccess)
-		assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb1), "the identity behind the symlink was believed")
-		assert.Equal(t, ec2emu.FixtureENIA, e.target(rtb2))
+		require.NoError(t, e.W.Node("a").NS.AddAddr("lo", vipDs))
+		e.RouteTo("b", rtb1, rtb2)
+		e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
+		e.Expect("a", "start", lab.OCFSuccess)
+		assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb1), "the identity behind the symlink was believed")
+		assert.Equal(t, ec2emu.FixtureENIA, e.Target(rtb2))
 	})
 	t.Run("control: the same forged identity as a regular file", func(t *testing.T) {
 		// start confirms a cached identity with IMDS (no asset tag here),
@@ -111,9 +112,9 @@ func TestSymlinkAtCachePathNotFollowed(t *testing.T) {
 		// VIP on a's lo and the tables on b, it believes it is b.
 		e := newEnv(t)
 		require.NoError(t, os.WriteFile(e.cachePath("a"), forgedIdentity(t), 0o600))
-		require.NoError(t, e.w.Node("a").NS.AddAddr("lo", vipDs))
-		e.routeTo("b", rtb1, rtb2)
-		e.expect("a", "monitor", harness.OCFSuccess, recurring)
+		require.NoError(t, e.W.Node("a").NS.AddAddr("lo", vipDs))
+		e.RouteTo("b", rtb1, rtb2)
+		e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
 	})
 }
 
@@ -137,7 +138,7 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func serveCapture(t *testing.T, n *harness.Node, h http.Handler) *capture {
+func serveCapture(t *testing.T, n *lab.Node, h http.Handler) *capture {
 	c := &capture{}
 	ln, err := n.NS.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -194,7 +195,7 @@ func TestNoSecretsLogged(t *testing.T) {
 // show the secret access key or the session token.
 func checkCredentialProcessNotQuoted(t *testing.T) {
 	e := newEnv(t)
-	a := e.w.Node("a")
+	a := e.W.Node("a")
 	const secret, token = "cp0SECRET0wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "cp0TOKEN0IQoJb3JpZ2luX2VjEJr//////////wEaCWV1LXdlc3QtMSJHMEUCIQD"
 	script := filepath.Join(t.TempDir(), "creds.sh")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\ncat <<'EOF'\n"+
@@ -203,14 +204,14 @@ func checkCredentialProcessNotQuoted(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(a.Home, ".aws"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(a.Home, ".aws", "config"),
 		[]byte("[profile cp]\ncredential_process = "+script+"\n"), 0o644))
-	e.params["profile"] = "cp"
+	e.Params["profile"] = "cp"
 	logFile := filepath.Join(t.TempDir(), "ha-log")
 	extra := []string{"HA_DEBUG=1", "HA_LOGFILE=" + logFile}
 	require.NoError(t, a.NS.AddAddr("lo", vipDs)) // so that monitor reads the tables
 	var out strings.Builder
 	for _, action := range []string{"validate-all", "start", "monitor"} {
-		res := e.runEnv("a", action, extra, recurring)
-		assert.NotEqual(t, harness.OCFSuccess, res.Code, "%s succeeded without credentials", action)
+		res := e.RunEnv("a", action, extra, labtest.Recurring)
+		assert.NotEqual(t, lab.OCFSuccess, res.Code, "%s succeeded without credentials", action)
 		assert.NotEmpty(t, res.Reason)
 		out.WriteString(res.Stderr)
 	}
@@ -227,12 +228,12 @@ func checkCredentialProcessNotQuoted(t *testing.T) {
 func checkNoSecretsLogged(t *testing.T, authType string) {
 	e := newEnv(t)
 	const role = "arn:aws:iam::123456789012:role/routeha"
-	e.w.Emu.SetRoleMode(role)
-	e.params["routing_table_role"] = role
-	e.params["auth_type"] = authType
-	a := e.w.Node("a")
+	e.W.Emu.SetRoleMode(role)
+	e.Params["routing_table_role"] = role
+	e.Params["auth_type"] = authType
+	a := e.W.Node("a")
 	a.IMDS.SetRole("routeha-node")
-	ec2 := serveCapture(t, a, e.w.Emu)
+	ec2 := serveCapture(t, a, e.W.Emu)
 	imds := serveCapture(t, a, a.IMDS)
 	logFile := filepath.Join(t.TempDir(), "ha-log")
 	extra := []string{
@@ -241,35 +242,35 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL,
 	}
 	var stderr strings.Builder
-	run := func(action string, code int, opts ...opt) {
+	run := func(action string, code int, opts ...labtest.Opt) {
 		for _, f := range []string{cacheName, tokenName, observationName} {
 			_ = os.Remove(filepath.Join(a.RscTmp, f))
 		}
-		res := e.runEnv("a", action, extra, opts...)
+		res := e.RunEnv("a", action, extra, opts...)
 		assert.Equal(t, code, res.Code, "%s: %s", action, res.Reason)
 		stderr.WriteString(res.Stderr)
 	}
-	run("validate-all", harness.OCFSuccess)
-	run("start", harness.OCFSuccess)
-	run("monitor", harness.OCFSuccess, recurring)
-	run("monitor", harness.OCFSuccess)
+	run("validate-all", lab.OCFSuccess)
+	run("start", lab.OCFSuccess)
+	run("monitor", lab.OCFSuccess, labtest.Recurring)
+	run("monitor", lab.OCFSuccess)
 	// Failure paths print the EC2 client's whole error.
-	e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "ReplaceRoute"})
-	e.routeTo("b", rtb1, rtb2)
-	run("validate-all", harness.OCFPerm)
-	run("start", harness.OCFPerm)
-	e.w.Emu.ClearDenies()
-	e.w.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
-	run("monitor", harness.OCFDegraded, recurring, timeout(3*time.Second))
-	e.w.Emu.ClearFaults()
-	run("start", harness.OCFSuccess)
-	run("stop", harness.OCFSuccess)
-	run("stop", harness.OCFSuccess)
+	e.W.Emu.Deny(ec2emu.Deny{Principal: "*", Action: "ReplaceRoute"})
+	e.RouteTo("b", rtb1, rtb2)
+	run("validate-all", lab.OCFPerm)
+	run("start", lab.OCFPerm)
+	e.W.Emu.ClearDenies()
+	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
+	run("monitor", lab.OCFDegraded, labtest.Recurring, labtest.Timeout(3*time.Second))
+	e.W.Emu.ClearFaults()
+	run("start", lab.OCFSuccess)
+	run("stop", lab.OCFSuccess)
+	run("stop", lab.OCFSuccess)
 
 	// The writes went through the assumed role's session credentials.
-	for _, l := range e.w.Emu.Log() {
+	for _, l := range e.W.Emu.Log() {
 		if l.Action == "ReplaceRoute" && l.Code == "" {
-			_, ok := e.w.Emu.RoleOf(l.Principal)
+			_, ok := e.W.Emu.RoleOf(l.Principal)
 			assert.True(t, ok, "a route write not made with the assumed role")
 		}
 	}
@@ -293,7 +294,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 		profileSecret, profileToken := "imds-secret-"+a.InstanceID, "imds-token-"+a.InstanceID
 		require.Contains(t, imds.all(), profileSecret, "the instance profile's credentials were never fetched: the test checks nothing")
 		secrets = append(secrets, profileSecret, profileToken)
-		for _, l := range e.w.Emu.Log() {
+		for _, l := range e.W.Emu.Log() {
 			if l.Action == "AssumeRole" {
 				assert.Equal(t, imdsfake.RoleAccessKeyID(a.InstanceID), l.Principal, "the role is assumed with the instance profile")
 			}
@@ -303,7 +304,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 	logged, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	require.Contains(t, string(logged), "DEBUG", "HA_DEBUG wrote no debug line")
-	e.expect("a", "start", harness.OCFSuccess) // leave an identity cache to scan
+	e.Expect("a", "start", lab.OCFSuccess) // leave an identity cache to scan
 	cache, err := os.ReadFile(e.cachePath("a"))
 	require.NoError(t, err)
 	for _, s := range secrets {
@@ -320,7 +321,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 // os/exec, or on process creation through os or syscall.
 func TestNoShellOut(t *testing.T) {
 	t.Parallel()
-	root, err := harness.ModuleRoot()
+	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
 	banned := map[string]bool{"os.StartProcess": true, "syscall.Exec": true, "syscall.ForkExec": true,
 		"syscall.StartProcess": true, "unix.Exec": true}
@@ -406,29 +407,29 @@ func TestValidateAllNamesDeniedWrite(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				e := newEnv(t)
 				for k, v := range c.params {
-					e.params[k] = v
+					e.Params[k] = v
 				}
 				if c.owner != "" {
-					e.routeTo(c.owner, rtb1, rtb2)
+					e.RouteTo(c.owner, rtb1, rtb2)
 				}
-				e.expect("a", "validate-all", harness.OCFSuccess)
-				c.deny.Principal = e.w.Node("a").AccessKeyID
-				e.w.Emu.Deny(c.deny)
-				before := e.w.Emu.Snapshot()
+				e.Expect("a", "validate-all", lab.OCFSuccess)
+				c.deny.Principal = e.W.Node("a").AccessKeyID
+				e.W.Emu.Deny(c.deny)
+				before := e.W.Emu.Snapshot()
 				if c.want == nil {
-					res := e.expect("a", "validate-all", harness.OCFSuccess)
+					res := e.Expect("a", "validate-all", lab.OCFSuccess)
 					assert.Contains(t, res.Stderr, c.log)
 				} else {
-					res := e.expect("a", "validate-all", harness.OCFPerm)
+					res := e.Expect("a", "validate-all", lab.OCFPerm)
 					for _, w := range c.want {
 						assert.Contains(t, res.Reason, w)
 					}
 				}
-				assert.Empty(t, ec2emu.Diff(before, e.w.Emu.Snapshot()), "validate-all changed a route")
-				assert.Equal(t, before.ENIs, e.w.Emu.Snapshot().ENIs, "validate-all changed an ENI")
-				assert.False(t, e.hasVIP("a"))
+				assert.Empty(t, ec2emu.Diff(before, e.W.Emu.Snapshot()), "validate-all changed a route")
+				assert.Equal(t, before.ENIs, e.W.Emu.Snapshot().ENIs, "validate-all changed an ENI")
+				assert.False(t, e.HasVIP("a"))
 				// The other node is not denied.
-				e.expect("b", "validate-all", harness.OCFSuccess)
+				e.Expect("b", "validate-all", lab.OCFSuccess)
 			})
 		}()
 	}
@@ -452,7 +453,7 @@ func TestREADMEPolicySuffices(t *testing.T) {
 		t.Run("source_dest_check="+sdc, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.params["source_dest_check"] = sdc
+			e.Params["source_dest_check"] = sdc
 			allowed := map[string]bool{"DescribeRouteTables": true, "DescribeNetworkInterfaces": true,
 				"ReplaceRoute": true, "CreateRoute": true}
 			if sdc == "disable" {
@@ -460,30 +461,30 @@ func TestREADMEPolicySuffices(t *testing.T) {
 			}
 			for _, act := range emulatedActions {
 				if !allowed[act] {
-					e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act})
+					e.W.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act})
 				}
 			}
 			for _, act := range []string{"ReplaceRoute", "CreateRoute"} {
-				e.w.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act, RouteTableID: ec2emu.FixtureMainTable})
+				e.W.Emu.Deny(ec2emu.Deny{Principal: "*", Action: act, RouteTableID: ec2emu.FixtureMainTable})
 			}
-			e.expect("a", "validate-all", harness.OCFSuccess)
-			e.expect("a", "monitor", harness.OCFNotRunning)
-			e.expect("a", "start", harness.OCFSuccess)
-			e.expect("a", "monitor", harness.OCFSuccess, recurring)
-			e.expect("a", "monitor", harness.OCFSuccess)
-			e.expect("b", "validate-all", harness.OCFSuccess)
-			e.expect("b", "start", harness.OCFSuccess)
-			e.expect("a", "monitor", harness.OCFNotRunning, recurring)
-			e.expect("a", "stop", harness.OCFSuccess)
-			e.expect("b", "monitor", harness.OCFSuccess, recurring)
-			e.expect("b", "stop", harness.OCFSuccess)
+			e.Expect("a", "validate-all", lab.OCFSuccess)
+			e.Expect("a", "monitor", lab.OCFNotRunning)
+			e.Expect("a", "start", lab.OCFSuccess)
+			e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+			e.Expect("a", "monitor", lab.OCFSuccess)
+			e.Expect("b", "validate-all", lab.OCFSuccess)
+			e.Expect("b", "start", lab.OCFSuccess)
+			e.Expect("a", "monitor", lab.OCFNotRunning, labtest.Recurring)
+			e.Expect("a", "stop", lab.OCFSuccess)
+			e.Expect("b", "monitor", lab.OCFSuccess, labtest.Recurring)
+			e.Expect("b", "stop", lab.OCFSuccess)
 			assert.Equal(t, "b", e.owner())
-			for _, l := range e.w.Emu.Log() {
+			for _, l := range e.W.Emu.Log() {
 				assert.NotEqual(t, "UnauthorizedOperation", l.Code, "%s was refused", l.Action)
 				assert.True(t, allowed[l.Action], "%s is not in the README's policy", l.Action)
 			}
 			if sdc == "disable" {
-				for _, n := range e.w.Emu.Snapshot().ENIs {
+				for _, n := range e.W.Emu.Snapshot().ENIs {
 					assert.False(t, n.SourceDestCheck, "start did not disable the check on %s", n.ID)
 				}
 			}

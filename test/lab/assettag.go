@@ -1,4 +1,4 @@
-package harness
+package lab
 
 import (
 	"fmt"
@@ -36,7 +36,7 @@ const virtualDevices = "/sys/devices/virtual/"
 func withAssetTag(tag, name string, args ...string) ([]string, func(), error) {
 	rel, ok := strings.CutPrefix(platform.AssetTagPath, virtualDevices)
 	if !ok {
-		return nil, nil, fmt.Errorf("harness: the asset tag %s is not under %s", platform.AssetTagPath, virtualDevices)
+		return nil, nil, fmt.Errorf("lab: the asset tag %s is not under %s", platform.AssetTagPath, virtualDevices)
 	}
 	dir, err := os.MkdirTemp("", "routeha-assettag-")
 	if err != nil {
@@ -75,3 +75,9 @@ func hostHasAssetTag() bool {
 	b, err := os.ReadFile(platform.AssetTagPath)
 	return err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "i-")
 }
+
+// HiddenHostFiles are the host files an agent under test must not read from
+// the host: the DMI asset tag, which on a Nitro host names the host's own
+// instance (routeha would trust it over the IMDS fake). Give them to
+// test/cluster (Config.Hide, AgentCommand).
+func HiddenHostFiles() []string { return []string{platform.AssetTagPath} }

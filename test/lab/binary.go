@@ -1,4 +1,4 @@
-package harness
+package lab
 
 import (
 	"bufio"
@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 )
 
 // ModuleRoot returns the directory of routeha's go.mod, found by walking up
@@ -41,47 +40,43 @@ func ModuleRoot() (string, error) {
 // to $TMPDIR/routeha-harness-<pid>/routeha, guarded by a file lock, so there
 // is no package-level state. Directories of processes that have ended are
 // removed on the way.
-func AgentBinary(t testing.TB) string {
-	t.Helper()
+func AgentBinary() (string, error) {
 	if p := os.Getenv("ROUTEHA_BIN"); p != "" {
-		return p
+		return p, nil
 	}
 	root, err := ModuleRoot()
 	if err != nil {
-		t.Fatalf("harness: %v", err)
+		return "", err
 	}
 	removeStale()
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("routeha-harness-%d", os.Getpid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("harness: %v", err)
+		return "", err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		t.Fatalf("harness: %v", err)
+		return "", err
 	}
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("harness: lock: %v", err)
+		return "", fmt.Errorf("lock: %w", err)
 	}
 	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
 	bin := filepath.Join(dir, "routeha")
 	if _, err := os.Stat(bin); err == nil {
-		return bin
+		return bin, nil
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("harness: no go command to build routeha: %v", err)
+		return "", fmt.Errorf("no go command to build routeha: %w", err)
 	}
 	tmp := bin + ".tmp"
 	cmd := exec.Command(goBin, "build", "-o", tmp, ".")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("harness: go build routeha: %v\n%s", err, out)
+		return "", fmt.Errorf("go build routeha: %w\n%s", err, out)
 	}
-	if err := os.Rename(tmp, bin); err != nil {
-		t.Fatalf("harness: %v", err)
-	}
-	return bin
+	return bin, os.Rename(tmp, bin)
 }
 
 func removeStale() {

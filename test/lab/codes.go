@@ -1,4 +1,4 @@
-package harness
+package lab
 
 import "github.com/suzlab/routeha/ocf"
 

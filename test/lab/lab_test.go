@@ -1,4 +1,4 @@
-package harness_test
+package lab_test
 
 import (
 	"context"
@@ -19,7 +19,8 @@ import (
 
 	"github.com/suzlab/routeha/internal/platform"
 	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/harness"
+	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
 // TestMain doubles as a stand-in agent: with HARNESS_HELPER set, the test
@@ -57,7 +58,7 @@ func helper() int {
 }
 
 func TestNetnsIsolation(t *testing.T) {
-	ns := harness.NewNetns(t)
+	ns := labtest.NewNetns(t)
 	ctx := context.Background()
 
 	ln, err := ns.Listen("tcp", "127.0.0.1:0")
@@ -125,11 +126,11 @@ func TestNetnsIsolation(t *testing.T) {
 }
 
 func TestWorldRunner(t *testing.T) {
-	w := harness.NewWorld(t)
+	w := labtest.NewWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a := w.Node("a")
-	r := &harness.Runner{Bin: os.Args[0], Node: a, Resource: "vip", Interval: 10 * time.Second}
+	r := &lab.Runner{Bin: os.Args[0], Node: a, Resource: "vip", Interval: 10 * time.Second}
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_PROFILE", "host-profile")
 	res := r.Run(ctx, "monitor", map[string]string{"ip": "192.0.2.10", "routing_table": ec2emu.FixtureRouteTable1}, "HARNESS_HELPER=1")
@@ -163,7 +164,7 @@ func TestWorldRunner(t *testing.T) {
 
 	// Both nodes see the same emulator state, each through its own listener.
 	require.NoError(t, w.Emu.SetRoute(ec2emu.FixtureRouteTable1, "192.0.2.10/32", b.ENI))
-	for _, n := range []*harness.Node{a, b} {
+	for _, n := range []*lab.Node{a, b} {
 		var body string
 		resp, err := n.NS.HTTPClient().Get(n.EC2URL + "/_emu/state")
 		require.NoError(t, err)
@@ -183,20 +184,20 @@ func TestWorldRunner(t *testing.T) {
 }
 
 func TestExitReason(t *testing.T) {
-	assert.Equal(t, "b", harness.ExitReason("x\nocf-exit-reason:a\nocf-exit-reason: b \n"))
-	assert.Equal(t, "", harness.ExitReason("nothing"))
+	assert.Equal(t, "b", lab.ExitReason("x\nocf-exit-reason:a\nocf-exit-reason: b \n"))
+	assert.Equal(t, "", lab.ExitReason("nothing"))
 }
 
 // With AssetTag set, the action reads it where routeha does, and only
 // the action: the host's file (or its absence) stays as it was.
 func TestRunnerAssetTag(t *testing.T) {
-	harness.RequireRoot(t)
+	labtest.RequireRoot(t)
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("needs unshare (util-linux)")
 	}
-	ns := harness.NewNetns(t)
+	ns := labtest.NewNetns(t)
 	hostBefore, hostErr := os.ReadFile(platform.AssetTagPath)
-	r := &harness.Runner{Bin: "cat", Node: &harness.Node{Name: "x", NS: ns}, AssetTag: ec2emu.FixtureInstanceA}
+	r := &lab.Runner{Bin: "cat", Node: &lab.Node{Name: "x", NS: ns}, AssetTag: ec2emu.FixtureInstanceA}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res := r.Run(ctx, platform.AssetTagPath, nil)
@@ -210,9 +211,9 @@ func TestRunnerAssetTag(t *testing.T) {
 }
 
 func TestRunnerTimeoutKills(t *testing.T) {
-	harness.RequireRoot(t)
-	ns := harness.NewNetns(t)
-	r := &harness.Runner{Bin: "sleep", Node: &harness.Node{Name: "x", NS: ns}}
+	labtest.RequireRoot(t)
+	ns := labtest.NewNetns(t)
+	r := &lab.Runner{Bin: "sleep", Node: &lab.Node{Name: "x", NS: ns}}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	res := r.Run(ctx, "30", nil)

@@ -1,117 +1,16 @@
-package harness
+package lab
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
-
-	"github.com/suzlab/routeha/test/ec2emu"
-	"github.com/suzlab/routeha/test/imdsfake"
 )
-
-// Node is one simulated cluster node: its own network namespace (its own lo
-// for the VIP), its own IMDS and its own listener of the shared emulator.
-type Node struct {
-	Name        string // "a" or "b"
-	NS          *Netns
-	InstanceID  string
-	ENI         string
-	MAC         string
-	IP          string
-	AZ          string
-	AccessKeyID string // the node's principal in the emulator's log and IAM rules
-	IMDS        *imdsfake.Server
-	IMDSURL     string // reachable inside NS only
-	EC2URL      string // the emulator, reachable inside NS only
-	RscTmp      string // HA_RSCTMP of the node
-	Home        string
-}
-
-// World is the two-node fixture: the emulator with the standard fixture state
-// and nodes "a" (FixtureInstanceA) and "b" (FixtureInstanceB).
-type World struct {
-	Emu   *ec2emu.Emulator
-	Nodes map[string]*Node
-	t     testing.TB
-}
-
-// NewWorld builds the fixture; everything is torn down when the test ends.
-func NewWorld(t testing.TB) *World {
-	t.Helper()
-	RequireRoot(t)
-	w := &World{Emu: ec2emu.New(nil), Nodes: map[string]*Node{}, t: t}
-	specs := []struct {
-		name, inst, eni, mac, ip, az, subnet string
-	}{
-		{"a", ec2emu.FixtureInstanceA, ec2emu.FixtureENIA, ec2emu.FixtureMACA, ec2emu.FixtureIPA, ec2emu.FixtureAZA, ec2emu.FixtureSubnetA},
-		{"b", ec2emu.FixtureInstanceB, ec2emu.FixtureENIB, ec2emu.FixtureMACB, ec2emu.FixtureIPB, ec2emu.FixtureAZB, ec2emu.FixtureSubnetB},
-	}
-	for _, s := range specs {
-		n := &Node{
-			Name: s.name, NS: NewNetns(t), InstanceID: s.inst, ENI: s.eni, MAC: s.mac, IP: s.ip, AZ: s.az,
-			AccessKeyID: "AKIAROUTEHANODE" + strings.ToUpper(s.name),
-		}
-		n.IMDS = imdsfake.New(imdsfake.Config{
-			InstanceID: s.inst, Region: ec2emu.DefaultRegion, AZ: s.az, AccountID: ec2emu.DefaultAccount,
-			Interfaces: []imdsfake.Interface{{MAC: s.mac, ENI: s.eni, DeviceIndex: 0, VPC: ec2emu.FixtureVPC, Subnet: s.subnet, IP: s.ip}},
-		})
-		n.EC2URL = Serve(t, n.NS, w.Emu)
-		n.IMDSURL = Serve(t, n.NS, n.IMDS)
-		base := t.TempDir()
-		n.RscTmp = filepath.Join(base, "rsctmp")
-		n.Home = filepath.Join(base, "home")
-		for _, d := range []string{n.RscTmp, n.Home} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		w.Nodes[s.name] = n
-	}
-	return w
-}
-
-// Serve starts an HTTP server for h on 127.0.0.1:0 inside ns until the test
-// ends, and returns its URL, reachable inside ns only.
-func Serve(t testing.TB, ns *Netns, h http.Handler) string {
-	t.Helper()
-	ln, err := ns.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("harness: listen in %s: %v", ns.Name, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
-// Node returns a node by name; it fails the test when there is none.
-func (w *World) Node(name string) *Node {
-	n, ok := w.Nodes[name]
-	if !ok {
-		w.t.Fatalf("harness: no node %q", name)
-	}
-	return n
-}
-
-// Agent returns a Runner for the routeha binary (AgentBinary) on a node.
-func (w *World) Agent(node string) *Runner {
-	return &Runner{Bin: AgentBinary(w.t), Node: w.Node(node), Resource: "vip", Timeout: 20 * time.Second}
-}
 
 // Runner runs an OCF agent binary on a node as Pacemaker would.
 type Runner struct {
