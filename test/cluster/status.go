@@ -262,3 +262,26 @@ func AgentCommand(ctx context.Context, dir string, hide []string, name string, a
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
+
+// NVPair is a name and value of a CIB attribute set.
+type NVPair struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// Op is an operation of a primitive as the CIB holds it.
+type Op struct {
+	Name     string `xml:"name,attr"`
+	Interval string `xml:"interval,attr"`
+	Timeout  string `xml:"timeout,attr"`
+}
+
+// Primitive is a primitive resource as the CIB holds it.
+type Primitive struct {
+	ID       string   `xml:"id,attr"`
+	Class    string   `xml:"class,attr"`
+	Provider string   `xml:"provider,attr"`
+	Type     string   `xml:"type,attr"`
+	Params   []NVPair `xml:"instance_attributes>nvpair"`
+	Ops      []Op     `xml:"operations>op"`
+}

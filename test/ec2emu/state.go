@@ -424,3 +424,15 @@ func Diff(before, after *State) []RouteChange {
 	})
 	return out
 }
+
+// SourceDestCheckOff turns the Source/Dest. check off on every instance and
+// ENI, as the Routing-Based HA pattern requires, and returns s.
+func (s *State) SourceDestCheckOff() *State {
+	for i := range s.Instances {
+		s.Instances[i].SourceDestCheck = false
+	}
+	for i := range s.ENIs {
+		s.ENIs[i].SourceDestCheck = false
+	}
+	return s
+}

@@ -51,9 +51,10 @@ func FixtureNodes() []NodeSpec {
 // two-node fixture.
 type Options struct {
 	// Backend answers the EC2 Query API (and STS) for every node. Nil: a
-	// new emulator with the standard fixture, World.Emu. Moto's proxy
-	// (test/moto) is the other backend.
+	// new emulator, World.Emu, holding State (nil: the standard fixture).
+	// Moto's proxy (test/moto) is the other backend.
 	Backend http.Handler
+	State   *ec2emu.State
 	// Front, when set, stands between one node and the backend (test/moto
 	// records each node's requests with it).
 	Front func(node string, backend http.Handler) http.Handler
@@ -65,6 +66,9 @@ type Options struct {
 	// directory that Close removes.
 	Dir string
 }
+
+// WithState starts the emulator with st (Options.State).
+func WithState(st *ec2emu.State) func(*Options) { return func(o *Options) { o.State = st } }
 
 // World is a backend and its nodes.
 type World struct {
@@ -96,7 +100,7 @@ func NewWorld(opts Options) (w *World, err error) {
 	}
 	backend := opts.Backend
 	if backend == nil {
-		w.Emu = ec2emu.New(nil)
+		w.Emu = ec2emu.New(opts.State)
 		backend = w.Emu
 	}
 	specs := opts.Nodes

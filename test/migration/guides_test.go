@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/suzlab/routeha/test/lab"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,15 +42,7 @@ var (
 // key held to the guides' policy.
 func guidesWorld(t *testing.T, imdsA http.Handler) (*labtest.World, *site, *site) {
 	t.Helper()
-	w := labtest.NewWorld(t)
-	st := w.Emu.Snapshot()
-	for i := range st.ENIs {
-		st.ENIs[i].SourceDestCheck = false
-	}
-	for i := range st.Instances {
-		st.Instances[i].SourceDestCheck = false
-	}
-	require.NoError(t, w.Emu.SetState(st))
+	w := labtest.NewWorld(t, lab.WithState(ec2emu.StandardFixture().SourceDestCheckOff()))
 	for _, tb := range strings.Split(tables, ",") {
 		require.NoError(t, w.Emu.SetRoute(tb, vipCIDR, ec2emu.FixtureENIB))
 	}
@@ -65,7 +59,8 @@ func warningLines(stderr, about string) []string {
 // does not allow is named once in a warning; the route ends on the node
 // that started, targeting the ENI behind eth0.
 func TestGuidesPolicy(t *testing.T) {
-	needRoot(t, "ip")
+	t.Parallel()
+	labtest.NeedTools(t, "ip")
 	_, a, b := guidesWorld(t, nil)
 	bin := labtest.AgentBinary(t)
 	params := guidesParams()
@@ -128,7 +123,8 @@ func TestGuidesPolicy(t *testing.T) {
 // before any start; granting it makes validate-all pass and start create
 // the route.
 func TestGuidesPolicyFreshInstall(t *testing.T) {
-	needRoot(t, "ip")
+	t.Parallel()
+	labtest.NeedTools(t, "ip")
 	w, a, _ := guidesWorld(t, nil)
 	st := w.Emu.Snapshot()
 	for i := range st.RouteTables {
@@ -162,7 +158,8 @@ func TestGuidesPolicyFreshInstall(t *testing.T) {
 // finds it; with lookup_type=InstanceId, which EC2 refuses on an instance
 // with several ENIs, the routes target that ENI too, and the log says why.
 func TestSecondENI(t *testing.T) {
-	needRoot(t, "ip")
+	t.Parallel()
+	labtest.NeedTools(t, "ip")
 	const (
 		eni2 = "eni-0aaaaaaaaaaaaaaa2"
 		mac2 = "02:00:00:00:00:a2"

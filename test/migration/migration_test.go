@@ -55,23 +55,8 @@ func switchAgent(t *testing.T, config string) string {
 }
 
 // cibPrimitive is the part of a CIB the migration looks at.
-type cibPrimitive struct {
-	ID       string `xml:"id,attr"`
-	Class    string `xml:"class,attr"`
-	Provider string `xml:"provider,attr"`
-	Type     string `xml:"type,attr"`
-	Params   []struct {
-		Name  string `xml:"name,attr"`
-		Value string `xml:"value,attr"`
-	} `xml:"instance_attributes>nvpair"`
-	Ops []struct {
-		Name     string `xml:"name,attr"`
-		Interval string `xml:"interval,attr"`
-		Timeout  string `xml:"timeout,attr"`
-	} `xml:"operations>op"`
-}
+type cibPrimitive = cluster.Primitive
 
-// readVIP returns primitive vip of a CIB file and its instance attributes.
 func readVIP(t *testing.T, path string) (cibPrimitive, map[string]string) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
@@ -113,7 +98,7 @@ func stagedAgents(t *testing.T) string {
 // network namespace (it only reads meta-data and writes the CIB file).
 func tool(t *testing.T, ocf string, env []string, name string, args ...string) (string, int) {
 	t.Helper()
-	cmd := cluster.AgentCommand(ctxFor(t, 2*time.Minute), ocf, lab.HiddenHostFiles(), name, args...)
+	cmd := cluster.AgentCommand(labtest.Context(t, 2*time.Minute), ocf, lab.HiddenHostFiles(), name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), cluster.ExitCode(err)
@@ -123,7 +108,7 @@ func tool(t *testing.T, ocf string, env []string, name string, args ...string) (
 // node a's namespace, where the agent reaches the emulator and the IMDS.
 func (s *site) validate(t *testing.T, ocf, cib string) (string, int) {
 	t.Helper()
-	ctx := ctxFor(t, 2*time.Minute)
+	ctx := labtest.Context(t, 2*time.Minute)
 	a := cluster.AgentCommand(ctx, ocf, lab.HiddenHostFiles(), "crm_resource", "--validate", "-r", "vip")
 	cmd := s.n.NS.Command(ctx, a.Args[0], a.Args[1:]...)
 	cmd.Env = append(append([]string{}, s.env...), "CIB_file="+cib)
@@ -206,7 +191,8 @@ func expected() outcome {
 // validates through crm_resource, and gives routeha the same outcome.
 // The three run in parallel; the comparison comes after all have ended.
 func TestMigration(t *testing.T) {
-	needRoot(t, "crm", "pcs", "crm_resource", "cibadmin", "unshare", "ip", "curl", debianAWS, oldScript)
+	t.Parallel()
+	labtest.NeedTools(t, "crm", "pcs", "crm_resource", "cibadmin", "unshare", "ip", "curl", debianAWS, oldScript)
 
 	var before, withCrm, withPcs *outcome
 	t.Run("run", func(t *testing.T) {

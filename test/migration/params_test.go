@@ -17,7 +17,7 @@ import (
 // line each per action, on stderr and in HA_LOGFILE; a parameter that is
 // not set says nothing.
 func TestNoEffectParameters(t *testing.T) {
-	needRoot(t, "ip")
+	labtest.NeedTools(t, "ip")
 	t.Parallel()
 	s := newSite(t)
 	noEffect := map[string]string{
@@ -63,7 +63,7 @@ func TestNoEffectParameters(t *testing.T) {
 // address is aws-vpc-move-ip's deprecated alias of ip: a configuration that
 // names the VIP only through it validates, starts, monitors and stops.
 func TestAddressAlias(t *testing.T) {
-	needRoot(t, "ip")
+	labtest.NeedTools(t, "ip")
 	t.Parallel()
 	s := newSite(t)
 	params := map[string]string{}
@@ -103,7 +103,7 @@ func TestAddressAlias(t *testing.T) {
 // with a reason naming the parameter, from the agent and through
 // crm_resource.
 func TestAuthTypeInvalid(t *testing.T) {
-	needRoot(t, "ip", "crm_resource", "unshare")
+	labtest.NeedTools(t, "ip", "crm_resource", "unshare")
 	t.Parallel()
 	s := newSite(t)
 	params := map[string]string{}

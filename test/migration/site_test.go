@@ -2,7 +2,7 @@
 // written for ocf:heartbeat:aws-vpc-move-ip switches to ocf:suzlab:routeha by
 // changing the agent's name only, and keeps its outcome.
 //
-// A "site" is the harness's two-node world seen from node a the way
+// A "site" is the lab's two-node world seen from node a the way
 // aws-vpc-move-ip expects a node to look: a dummy eth0 carrying the fixture
 // ENI's MAC, the instance metadata service at 169.254.169.254 (inside the
 // node's namespace only), a shared AWS config with [profile cluster], and the
@@ -18,7 +18,6 @@ package migration_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -74,32 +73,7 @@ var configured = map[string]string{
 // paramOrder is the order in which the snippet lists the parameters.
 var paramOrder = []string{"ip", "routing_table", "interface", "profile", "region", "lookup_type", "monapi", "routing_table_role"}
 
-func needRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, netlink, mount namespaces); run the tests as root")
-	}
-	for _, tool := range tools {
-		if strings.HasPrefix(tool, "/") {
-			if _, err := os.Stat(tool); err != nil {
-				t.Skipf("%s is not installed (bash test/setup/deps.sh installs it)", tool)
-			}
-			continue
-		}
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (bash test/setup/deps.sh installs it)", tool)
-		}
-	}
-}
-
-func ctxFor(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// site is node a of a fresh harness world, prepared as described in the
+// site is node a of a fresh lab world, prepared as described in the
 // package comment.
 type site struct {
 	w      *labtest.World
@@ -110,17 +84,9 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	w := labtest.NewWorld(t)
 	// The Routing-Based HA pattern needs the Source/Dest. check off on both
 	// instances (aws-vpc-move-ip never looks; routeha verifies by default).
-	st := w.Emu.Snapshot()
-	for i := range st.ENIs {
-		st.ENIs[i].SourceDestCheck = false
-	}
-	for i := range st.Instances {
-		st.Instances[i].SourceDestCheck = false
-	}
-	require.NoError(t, w.Emu.SetState(st))
+	w := labtest.NewWorld(t, lab.WithState(ec2emu.StandardFixture().SourceDestCheckOff()))
 	// Before the switch node b held the VIP: both tables route it there.
 	// (aws-vpc-move-ip can only replace an existing route.)
 	for _, tb := range strings.Split(tables, ",") {
@@ -207,7 +173,7 @@ type result struct {
 // would: OCF_RESKEY_* from params, the site's environment.
 func (s *site) run(t *testing.T, bin, action string, params map[string]string, extra ...string) result {
 	t.Helper()
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := labtest.Context(t, 3*time.Minute)
 	cmd := s.n.NS.Command(ctx, bin, action)
 	cmd.Env = append(append(append([]string{}, s.env...),
 		"OCF_RESOURCE_INSTANCE=vip", "OCF_RESKEY_CRM_meta_timeout=60000"), extra...)

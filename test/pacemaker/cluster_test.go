@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/suzlab/routeha/test/lab"
+	"github.com/suzlab/routeha/test/lab/labtest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,27 +23,14 @@ import (
 // the agent's exit reason; with migration-threshold=1 Pacemaker stops the
 // resource, and a cleanup starts it again, which moves the routes back.
 func TestClusterRunsRouteha(t *testing.T) {
-	needRoot(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "cibadmin", "nsenter", "unshare", "ip")
+	labtest.NeedTools(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "cibadmin", "nsenter", "unshare", "ip")
 	t.Parallel()
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := labtest.Context(t, 3*time.Minute)
 	w := world(t)
 	a := w.Node("a")
-	c, err := cluster.New(cluster.Config{Hide: lab.HiddenHostFiles(),
-		Name:   "routeha",
-		Dir:    t.TempDir(),
-		Logf:   t.Logf,
-		Nodes:  []cluster.NodeSpec{{Name: "node1", Netns: a.NS.Name, Addr: "127.0.0.1", Env: awsEnv(a)}},
-		Agents: []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agentBin(t)}},
-	})
-	require.NoError(t, err)
-	// Registered after the world's cleanups, so it runs before them: the
-	// node dies before its namespace and the emulator go.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(c.Logs(80))
-		}
-		assert.NoError(t, c.Close())
-	})
+	// Closed before the world's cleanups run: the node dies before its
+	// namespace and the emulator go.
+	c := newCluster(t, w)
 	n := c.Nodes[0]
 	began := time.Now()
 	require.NoError(t, c.Start(ctx))
@@ -159,7 +146,7 @@ func TestClusterRunsRouteha(t *testing.T) {
 	run("crm_mon", "-1")
 
 	// A graceful stop of the node stops the resource: the VIP goes.
-	sctx := ctxFor(t, time.Minute)
+	sctx := labtest.Context(t, time.Minute)
 	require.NoError(t, n.Stop(sctx))
 	has, err = a.NS.HasAddr("lo", vip)
 	require.NoError(t, err)

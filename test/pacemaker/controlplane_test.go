@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/suzlab/routeha/test/lab"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,21 +19,7 @@ import (
 // it with a function that runs a tool on the node.
 func oneNode(t *testing.T, ctx context.Context, w *labtest.World) (*cluster.Node, func(name string, args ...string) string) {
 	t.Helper()
-	a := w.Node("a")
-	c, err := cluster.New(cluster.Config{Hide: lab.HiddenHostFiles(),
-		Name:   "routeha",
-		Dir:    t.TempDir(),
-		Logf:   t.Logf,
-		Nodes:  []cluster.NodeSpec{{Name: "node1", Netns: a.NS.Name, Addr: "127.0.0.1", Env: awsEnv(a)}},
-		Agents: []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agentBin(t)}},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(c.Logs(120))
-		}
-		assert.NoError(t, c.Close())
-	})
+	c := newCluster(t, w)
 	n := c.Nodes[0]
 	require.NoError(t, c.Start(ctx))
 	require.NoError(t, c.WaitOnline(ctx))
@@ -90,9 +74,9 @@ func routeWrites(w *labtest.World) int {
 // and crm_mon shows it; once the API is back the next monitor is 0 and no
 // trace is left, with no operator action.
 func TestClusterDegradedMonitor(t *testing.T) {
-	needRoot(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "cibadmin", "nsenter", "unshare", "ip")
+	labtest.NeedTools(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "cibadmin", "nsenter", "unshare", "ip")
 	t.Parallel()
-	ctx := ctxFor(t, 4*time.Minute)
+	ctx := labtest.Context(t, 4*time.Minute)
 	w := world(t)
 	n, run := oneNode(t, ctx, w)
 	run("crm", "configure", "primitive", "vip", agentName, "params", "ip="+vip, "routing_table="+tables,
@@ -195,9 +179,9 @@ func lastRCChange(raw string) string {
 // answers 5 (unobserved). This records what Pacemaker 2.1 does with it:
 // the VIP must stay (no stop), nothing is written.
 func TestClusterProbeWithoutObservation(t *testing.T) {
-	needRoot(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "cibadmin", "nsenter", "unshare", "ip")
+	labtest.NeedTools(t, "corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "cibadmin", "nsenter", "unshare", "ip")
 	t.Parallel()
-	ctx := ctxFor(t, 4*time.Minute)
+	ctx := labtest.Context(t, 4*time.Minute)
 	w := world(t)
 	require.NoError(t, w.Node("a").NS.AddAddr("lo", vipCIDR))
 	n, run := oneNode(t, ctx, w)

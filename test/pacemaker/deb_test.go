@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab/labtest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,7 +27,7 @@ const (
 // without help, ocf-tester passes on it and man shows the page; dpkg -r
 // removes everything again.
 func TestDeb(t *testing.T) {
-	needRoot(t, "dpkg", "dpkg-deb", "dpkg-query", "go", "gzip", "ocf-tester", "crm", "su", "xmllint")
+	labtest.NeedTools(t, "dpkg", "dpkg-deb", "dpkg-query", "go", "gzip", "ocf-tester", "crm", "su", "xmllint")
 	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", "routeha").Output(); err == nil && strings.Contains(string(out), "installed") {
 		t.Skip("a routeha package is already installed on this machine; not replacing it")
 	}
@@ -36,7 +38,7 @@ func TestDeb(t *testing.T) {
 	installed(t) // make install builds bin/routeha and its man page, which the script packages
 	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
-	ctx := ctxFor(t, 3*time.Minute)
+	ctx := labtest.Context(t, 3*time.Minute)
 
 	out := t.TempDir()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test/packaging/build-deb.sh"))
@@ -106,7 +108,7 @@ func TestDeb(t *testing.T) {
 // also passes on the installed arm64 agent; TestDeb does the rest of what
 // a real install checks for the host's architecture.
 func TestDebScratchRoot(t *testing.T) {
-	needRoot(t, "dpkg", "dpkg-deb", "xmllint")
+	labtest.NeedTools(t, "dpkg", "dpkg-deb", "xmllint")
 	t.Parallel()
 	if _, err := os.Stat(dtd); err != nil {
 		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
@@ -114,7 +116,7 @@ func TestDebScratchRoot(t *testing.T) {
 	dir := dist(t)
 	for _, a := range pkgArches {
 		t.Run(a.deb, func(t *testing.T) {
-			ctx := ctxFor(t, 2*time.Minute)
+			ctx := labtest.Context(t, 2*time.Minute)
 			deb := filepath.Join(dir, a.debFile())
 			info, code := runTool(exec.Command("dpkg-deb", "--info", deb))
 			require.Equal(t, 0, code, info)

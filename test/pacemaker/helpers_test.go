@@ -10,7 +10,6 @@ package pacemaker_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -20,8 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/suzlab/routeha/test/cluster"
@@ -39,34 +38,6 @@ const (
 
 var tables = ec2emu.FixtureRouteTable1 + "," + ec2emu.FixtureRouteTable2
 
-// needRoot skips the test unless it runs as root with the given tools.
-func needRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (namespaces, make install into the system for the .deb); run the tests as root")
-	}
-	needTools(t, tools...)
-}
-
-// needTools skips the test when a tool is missing; test/setup/deps.sh
-// installs all of them, so in CI none is.
-func needTools(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (bash test/setup/deps.sh installs it)", tool)
-		}
-	}
-}
-
-// ctxFor returns a context bounded by d and by the test's deadline.
-func ctxFor(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // install runs `make install DESTDIR=<dir>` once per test process, into a
 // world-readable directory (ocf-tester runs meta-data as nobody), removed by
 // TestMain.
@@ -79,7 +50,7 @@ var install struct {
 
 func installed(t *testing.T) (destdir, agent, manpage string) {
 	t.Helper()
-	needRoot(t, "make", "install")
+	labtest.NeedTools(t, "make", "install")
 	install.once.Do(func() {
 		root, err := lab.ModuleRoot()
 		if err != nil {
@@ -119,7 +90,7 @@ func TestMain(m *testing.M) {
 }
 
 // agentBin is the binary under test: $ROUTEHA_BIN (make test sets it), else
-// one the harness builds.
+// one the lab builds.
 func agentBin(t *testing.T) string { return labtest.AgentBinary(t) }
 
 // stagedAgents returns a directory holding suzlab/routeha, to overlay on
@@ -198,20 +169,34 @@ func transcript(t *testing.T, name, cmdline, output string) {
 	require.NoError(t, err)
 }
 
-// world is the harness fixture with Source/Dest. Check off on both
+// world is the lab's fixture with Source/Dest. Check off on both
 // instances, as the Routing-Based HA pattern requires.
 func world(t *testing.T) *labtest.World {
 	t.Helper()
-	w := labtest.NewWorld(t)
-	st := w.Emu.Snapshot()
-	for i := range st.ENIs {
-		st.ENIs[i].SourceDestCheck = false
-	}
-	for i := range st.Instances {
-		st.Instances[i].SourceDestCheck = false
-	}
-	require.NoError(t, w.Emu.SetState(st))
-	return w
+	return labtest.NewWorld(t, lab.WithState(ec2emu.StandardFixture().SourceDestCheckOff()))
+}
+
+// newCluster is a one-node cluster ("node1") in node a's namespaces,
+// running routeha against w; it is closed when the test ends, with its
+// logs when the test failed.
+func newCluster(t *testing.T, w *labtest.World) *cluster.Cluster {
+	t.Helper()
+	a := w.Node("a")
+	c, err := cluster.New(cluster.Config{Hide: lab.HiddenHostFiles(),
+		Name:   "routeha",
+		Dir:    t.TempDir(),
+		Logf:   t.Logf,
+		Nodes:  []cluster.NodeSpec{{Name: "node1", Netns: a.NS.Name, Addr: "127.0.0.1", Env: awsEnv(a)}},
+		Agents: []cluster.Agent{{Provider: "suzlab", Type: "routeha", Path: agentBin(t)}},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(c.Logs(120))
+		}
+		assert.NoError(t, c.Close())
+	})
+	return c
 }
 
 // awsEnv is the environment that makes the agent on node n talk to the

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab/labtest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,7 +23,7 @@ func runOCFTester(t *testing.T, agent string) string {
 	t.Helper()
 	w := world(t)
 	a := w.Node("a")
-	ctx := ctxFor(t, 2*time.Minute)
+	ctx := labtest.Context(t, 2*time.Minute)
 	args := []string{"-n", "vip", "-o", "ip=" + vip, "-o", "routing_table=" + tables, agent}
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", a.NS.Name, "ocf-tester"}, args...)...)
 	cmd.Env = append(os.Environ(), awsEnv(a)...)
@@ -53,7 +55,7 @@ func runOCFTester(t *testing.T, agent string) string {
 // ocf-tester passes every test it runs on the agent that make install
 // installed, against the emulator and node a's IMDS, in a network namespace.
 func TestOCFTester(t *testing.T) {
-	needRoot(t, "ocf-tester", "ip", "su", "xmllint")
+	labtest.NeedTools(t, "ocf-tester", "ip", "su", "xmllint")
 	t.Parallel()
 	_, agent, _ := installed(t)
 	out := runOCFTester(t, agent)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab/labtest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -49,7 +51,7 @@ var distBuild struct {
 
 func dist(t *testing.T) string {
 	t.Helper()
-	needRoot(t, "make", "go", "gzip", "sha256sum")
+	labtest.NeedTools(t, "make", "go", "gzip", "sha256sum")
 	distBuild.once.Do(func() {
 		root, err := lab.ModuleRoot()
 		if err != nil {
@@ -111,7 +113,7 @@ func TestDist(t *testing.T) {
 // The RPM's header and file list: name, version, release, architecture,
 // dependencies, and every file with its mode, owner and %doc/%license flag.
 func TestRPMContents(t *testing.T) {
-	needRoot(t, "rpm")
+	labtest.NeedTools(t, "rpm")
 	t.Parallel()
 	dir := dist(t)
 	for _, a := range pkgArches {
@@ -178,7 +180,7 @@ var rpmlintAccepted = map[string]string{
 // rpmlint on both RPMs, with the distributions' settings of
 // test/packaging/rpmlint.toml: nothing beyond the accepted findings.
 func TestRPMLint(t *testing.T) {
-	needRoot(t, "rpmlint", "rpm2cpio", "cpio")
+	labtest.NeedTools(t, "rpmlint", "rpm2cpio", "cpio")
 	t.Parallel()
 	root, err := lab.ModuleRoot()
 	require.NoError(t, err)
@@ -196,7 +198,7 @@ func TestRPMLint(t *testing.T) {
 		[]byte("#!/bin/sh\nexec "+realCpio+" --no-absolute-filenames \"$@\"\n"), 0o755))
 	for _, a := range pkgArches {
 		t.Run(a.rpm, func(t *testing.T) {
-			ctx := ctxFor(t, time.Minute)
+			ctx := labtest.Context(t, time.Minute)
 			cmd := exec.CommandContext(ctx, "rpmlint", "-c", filepath.Join(root, "test/packaging/rpmlint.toml"),
 				filepath.Join(dir, a.rpmFile()))
 			cmd.Env = append(os.Environ(), "PATH="+wrap+":"+os.Getenv("PATH"), "TMPDIR="+tmp)
@@ -226,7 +228,7 @@ func TestRPMLint(t *testing.T) {
 // version, as does the man page; rpm -V finds nothing changed; rpm -e
 // leaves the root exactly as it was.
 func TestRPMInstall(t *testing.T) {
-	needRoot(t, "rpm", "xmllint")
+	labtest.NeedTools(t, "rpm", "xmllint")
 	t.Parallel()
 	if _, err := os.Stat(dtd); err != nil {
 		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
@@ -234,7 +236,7 @@ func TestRPMInstall(t *testing.T) {
 	dir := dist(t)
 	for _, a := range pkgArches {
 		t.Run(a.rpm, func(t *testing.T) {
-			ctx := ctxFor(t, time.Minute)
+			ctx := labtest.Context(t, time.Minute)
 			root := t.TempDir()
 			for _, d := range []string{"usr/lib/ocf/resource.d", "usr/share/man/man7", "usr/share/licenses", "var/lib/rpm"} {
 				require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
@@ -333,7 +335,7 @@ func agentCommand(t *testing.T, goarch, bin string, args ...string) *exec.Cmd {
 		return exec.Command(bin, args...)
 	}
 	qemu := map[string]string{"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}[goarch]
-	needTools(t, qemu)
+	labtest.NeedTools(t, qemu)
 	return exec.Command(qemu, append([]string{bin}, args...)...)
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suzlab/routeha/test/lab/labtest"
+
 	"github.com/suzlab/routeha/test/lab"
 
 	"github.com/stretchr/testify/assert"
@@ -50,7 +52,7 @@ func TestMakeInstall(t *testing.T) {
 // directory), and a document the DTD forbids is rejected by the same check.
 func TestMetadataDTD(t *testing.T) {
 	t.Parallel()
-	needTools(t, "xmllint")
+	labtest.NeedTools(t, "xmllint")
 	if _, err := os.Stat(dtd); err != nil {
 		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
 	}
@@ -125,10 +127,10 @@ func TestMetadataDTD(t *testing.T) {
 // crm ra info shows every parameter of the meta-data with its type, default
 // and descriptions.
 func TestCrmRaInfo(t *testing.T) {
-	needRoot(t, "crm", "unshare")
+	labtest.NeedTools(t, "crm", "unshare")
 	t.Parallel()
 	md, _ := metadata(t, agentBin(t))
-	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "crm", "ra", "info", agentName))
+	out, code := runTool(cluster.AgentCommand(labtest.Context(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "crm", "ra", "info", agentName))
 	require.Equal(t, 0, code, "crm ra info:\n%s", out)
 	transcript(t, "crm-ra-info", "crm ra info "+agentName, out)
 	flat := squash(out)
@@ -158,10 +160,10 @@ func TestCrmRaInfo(t *testing.T) {
 // (pcs 0.11 prints no parameter defaults for any agent; crm ra info does,
 // see TestCrmRaInfo.)
 func TestPcsDescribe(t *testing.T) {
-	needRoot(t, "pcs", "unshare")
+	labtest.NeedTools(t, "pcs", "unshare")
 	t.Parallel()
 	md, _ := metadata(t, agentBin(t))
-	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "pcs", "resource", "describe", "--full", agentName))
+	out, code := runTool(cluster.AgentCommand(labtest.Context(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "pcs", "resource", "describe", "--full", agentName))
 	require.Equal(t, 0, code, "pcs resource describe:\n%s", out)
 	transcript(t, "pcs-resource-describe", "pcs resource describe --full "+agentName, out)
 	flat := squash(out)
@@ -198,29 +200,9 @@ func mdShort(t *testing.T) string {
 
 // cibXML is the part of a CIB the configuration tests look at.
 type cibXML struct {
-	Props []struct {
-		Name  string `xml:"name,attr"`
-		Value string `xml:"value,attr"`
-	} `xml:"configuration>crm_config>cluster_property_set>nvpair"`
-	RscDefaults []struct {
-		Name  string `xml:"name,attr"`
-		Value string `xml:"value,attr"`
-	} `xml:"configuration>rsc_defaults>meta_attributes>nvpair"`
-	Primitives []struct {
-		ID       string `xml:"id,attr"`
-		Class    string `xml:"class,attr"`
-		Provider string `xml:"provider,attr"`
-		Type     string `xml:"type,attr"`
-		Params   []struct {
-			Name  string `xml:"name,attr"`
-			Value string `xml:"value,attr"`
-		} `xml:"instance_attributes>nvpair"`
-		Ops []struct {
-			Name     string `xml:"name,attr"`
-			Interval string `xml:"interval,attr"`
-			Timeout  string `xml:"timeout,attr"`
-		} `xml:"operations>op"`
-	} `xml:"configuration>resources>primitive"`
+	Props       []cluster.NVPair    `xml:"configuration>crm_config>cluster_property_set>nvpair"`
+	RscDefaults []cluster.NVPair    `xml:"configuration>rsc_defaults>meta_attributes>nvpair"`
+	Primitives  []cluster.Primitive `xml:"configuration>resources>primitive"`
 }
 
 func readCIB(t *testing.T, path string) *cibXML {
@@ -262,9 +244,9 @@ func emptyCIB(t *testing.T) string {
 // The configuration of the post, with pcs against a CIB file: accepted;
 // a parameter the agent does not have and a missing required one are not.
 func TestPcsFileCreate(t *testing.T) {
-	needRoot(t, "pcs", "cibadmin", "crm_verify", "unshare")
+	labtest.NeedTools(t, "pcs", "cibadmin", "crm_verify", "unshare")
 	t.Parallel()
-	ctx := ctxFor(t, 2*time.Minute)
+	ctx := labtest.Context(t, 2*time.Minute)
 	ocf := stagedAgents(t)
 	cib := emptyCIB(t)
 	pcs := func(args ...string) (string, int) {
@@ -331,9 +313,9 @@ func TestPcsFileCreate(t *testing.T) {
 // The post's configuration with crm configure, against a CIB file
 // (CIB_file): accepted, and shown back by crm configure show.
 func TestCrmConfigure(t *testing.T) {
-	needRoot(t, "crm", "cibadmin", "unshare")
+	labtest.NeedTools(t, "crm", "cibadmin", "unshare")
 	t.Parallel()
-	ctx := ctxFor(t, 2*time.Minute)
+	ctx := labtest.Context(t, 2*time.Minute)
 	ocf := stagedAgents(t)
 	cib := emptyCIB(t)
 	crm := func(args ...string) (string, int) {
@@ -368,7 +350,7 @@ func TestCrmConfigure(t *testing.T) {
 // A bad value is rejected by the agent's validate-all through crm_resource
 // --validate, with the agent's own reason.
 func TestValidateBadValue(t *testing.T) {
-	needRoot(t, "crm_resource", "unshare")
+	labtest.NeedTools(t, "crm_resource", "unshare")
 	t.Parallel()
 	bin := agentBin(t)
 
@@ -386,7 +368,7 @@ func TestValidateBadValue(t *testing.T) {
 
 	args := []string{"--validate", "--class", "ocf", "--provider", "suzlab", "--agent", "routeha",
 		"--option", "ip=1.2.3", "--option", "routing_table=" + tables}
-	out, code := runTool(cluster.AgentCommand(ctxFor(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "crm_resource", args...))
+	out, code := runTool(cluster.AgentCommand(labtest.Context(t, time.Minute), stagedAgents(t), lab.HiddenHostFiles(), "crm_resource", args...))
 	transcript(t, "crm-resource-validate", "crm_resource "+strings.Join(args, " ")+"; echo rc=$?", out+"rc="+strconv.Itoa(code))
 	assert.NotEqual(t, 0, code, "crm_resource --validate accepted ip=1.2.3:\n%s", out)
 	assert.Contains(t, out, "returned 6", "crm_resource does not report the agent's exit code 6")

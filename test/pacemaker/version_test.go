@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/suzlab/routeha/test/lab/labtest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,7 +20,7 @@ import (
 // '+'; 0.0.0~git<hash> with no tag; the VERSION file outside git; a
 // refusal of a VERSION no package format accepts.
 func TestVersionScript(t *testing.T) {
-	needTools(t, "git", "bash")
+	labtest.NeedTools(t, "git", "bash")
 	t.Parallel()
 	root, err := lab.ModuleRoot()
 	require.NoError(t, err)

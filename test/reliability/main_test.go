@@ -5,7 +5,7 @@
 // monitor reports truthfully and the next start or stop repairs, and no
 // secret reaches a log.
 //
-// It drives the built binary (ROUTEHA_BIN, else built by the harness) as
+// It drives the built binary (ROUTEHA_BIN, else built by test/lab) as
 // Pacemaker does, inside network namespaces made by the test, against the
 // in-process EC2 emulator and one IMDS fake per node. It needs root.
 //

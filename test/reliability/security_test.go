@@ -288,7 +288,7 @@ func checkNoSecretsLogged(t *testing.T, authType string) {
 		nIMDS++
 	}
 	require.NotZero(t, nIMDS, "no IMDS token was issued: the test checks nothing")
-	secrets = append(secrets, "routeha-test-secret-a") // AWS_SECRET_ACCESS_KEY from the harness
+	secrets = append(secrets, "routeha-test-secret-a") // AWS_SECRET_ACCESS_KEY from the lab's runner
 	if authType == "role" {
 		// The instance profile's credentials, as the IMDS fake served them.
 		profileSecret, profileToken := "imds-secret-"+a.InstanceID, "imds-token-"+a.InstanceID

@@ -57,7 +57,8 @@ func Timeout(d time.Duration) Opt { return func(r *lab.Runner) { r.Timeout = d }
 func Recurring(r *lab.Runner) { r.Interval = 10 * time.Second }
 
 // Run runs one action on a node. The process must have run and exited by
-// itself (not been killed) and must not have panicked.
+// itself (not been killed) inside its CRM_meta_timeout, where
+// pacemaker-execd would have killed it, and must not have panicked.
 func (e *Env) Run(node, action string, opts ...Opt) lab.Result {
 	e.T.Helper()
 	return e.RunEnv(node, action, nil, opts...)
@@ -74,6 +75,7 @@ func (e *Env) RunEnv(node, action string, extraEnv []string, opts ...Opt) lab.Re
 	defer cancel()
 	res := r.Run(ctx, action, e.Params, extraEnv...)
 	require.NoError(e.T, res.Err, "running %s on %s: the process did not exit by itself", action, node)
+	assert.Less(e.T, res.Elapsed, r.Timeout, "%s on %s ran past CRM_meta_timeout", action, node)
 	assert.NotContains(e.T, res.Stderr, "panic", "%s on %s", action, node)
 	assert.NotContains(e.T, res.Stderr, "goroutine ", "%s on %s", action, node)
 	return res

@@ -5,9 +5,14 @@
 package labtest
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/suzlab/routeha/test/lab"
 )
@@ -113,4 +118,33 @@ func (w *World) Agent(node string) *lab.Runner {
 	r := w.World.Agent(node)
 	r.Node = w.Node(node)
 	return r
+}
+
+// NeedTools skips the test unless it runs as root and finds every tool (a
+// command on PATH, or an absolute path); test/setup/deps.sh installs them
+// all, so in CI none is missing.
+func NeedTools(t testing.TB, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (network and mount namespaces, netlink); run the tests as root")
+	}
+	for _, tool := range tools {
+		var err error
+		if strings.HasPrefix(tool, "/") {
+			_, err = os.Stat(tool)
+		} else {
+			_, err = exec.LookPath(tool)
+		}
+		if err != nil {
+			t.Skipf("%s is not installed (bash test/setup/deps.sh installs it)", tool)
+		}
+	}
+}
+
+// Context returns a context that ends after d or with the test.
+func Context(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }
