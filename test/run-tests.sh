@@ -17,13 +17,16 @@ fi
 # Packages that run Pacemaker clusters or share host-wide paths (the OCF
 # directory, dpkg) run one at a time after the rest.
 serial='/test/(pacemaker|migration|moto|reliability|demo)$'
+# Tests that call t.Parallel mostly wait (for an agent's deadline, a
+# retry, a stay check), not compute: -parallel lets more of them wait at
+# once than the default of one per core.
 echo "== unit and integration tests"
-go test -count=1 -timeout 15m $(go list ./... | grep -vE "$serial")
+go test -count=1 -parallel 8 -timeout 15m $(go list ./... | grep -vE "$serial")
 echo "== race detector on the concurrent code"
 CGO_ENABLED=1 go test -count=1 -race ./ocf ./agent
 for pkg in $(go list ./... | grep -E "$serial"); do
   echo "== $pkg"
-  go test -count=1 -p 1 -timeout 15m "$pkg"
+  go test -count=1 -p 1 -parallel 4 -timeout 15m "$pkg"
 done
 
 echo "== bounded fuzzing"

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/lab"
+
+	"github.com/suzlab/routeha/test/cluster"
 	"github.com/suzlab/routeha/test/lab/labtest"
 )
 
@@ -135,17 +136,26 @@ func TestFailover(t *testing.T) {
 	t.Logf("\n%s", FormatTable(results))
 }
 
-// TestControlPlaneOutage runs scenarios 7-10b (issue 17): the EC2 API
-// down or IAM denying on a healthy cluster must cost no ping, no stop or
-// start and no fail-count, and show a warning; the standby's re-probe in
-// the post's layout must not make the VIP "active on 2 nodes"; and with
-// the API down while the active instance dies, the VIP must be served
-// again with no operator action once the API is back. Each scenario
-// checks its own claims (Outage.Problems); the test checks the main ones
-// again from the results. About six minutes: skipped with -short.
+// TestControlPlaneOutage runs scenarios 9-10b (issue 17): the standby's
+// re-probe in the post's layout during an EC2 outage must cost no ping, no
+// stop or start and no fail-count, show a warning, and not make the VIP
+// "active on 2 nodes"; and with the API down while the active instance
+// dies, the VIP must be served again with no operator action once the API
+// is back. Each scenario checks its own claims (Outage.Problems); the test
+// checks the main ones again from the results. About two and a half
+// minutes: skipped with -short.
+//
+// Scenarios 7 (API down) and 8 (IAM denies DescribeRouteTables) on a
+// healthy cluster run in make demo, not here: that Pacemaker keeps a
+// resource whose recurring monitor answers 190 started, with no stop,
+// start, route write or fail-count and the VIP on lo throughout, and shows
+// the degraded result, is test/pacemaker's TestClusterDegradedMonitor; that
+// the monitor answers 190 with the VIP here for every control-plane fault
+// (503, IAM denial, refused connections, hangs, bad credentials) is
+// test/integration's TestControlPlaneTable.
 func TestControlPlaneOutage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("about four minutes of outages; run without -short")
+		t.Skip("about two and a half minutes of outages; run without -short")
 	}
 	labtest.RequireRoot(t)
 	for _, tool := range []string{"corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "unshare", "nsenter"} {
@@ -158,8 +168,12 @@ func TestControlPlaneOutage(t *testing.T) {
 	defer cancel()
 	l, err := New(ctx, Options{Agent: agent, Dir: t.TempDir(), Logf: t.Logf,
 		// 10 monitors per outage instead of make demo's 30: the same claims,
-		// 80 s less of make test.
-		OutageFor: 20 * time.Second})
+		// 40 s less of make test.
+		OutageFor: 20 * time.Second,
+		// 10b: the start still fails (20 s) with the API down, the API
+		// returns at 30 s, and failure-timeout (30 s after the failure)
+		// alone brings the resource back: make demo's claims, 30 s sooner.
+		FailureTimeout: "30s", LongAPIBack: 30 * time.Second})
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}
@@ -205,8 +219,6 @@ func TestControlPlaneOutage(t *testing.T) {
 		}
 		t.Logf("%s: %+v", rs[0].N, *o)
 	}
-	t.Run("7-api-down", func(t *testing.T) { outage(t, (*Lab).ScenarioAPIDown) })
-	t.Run("8-iam-denies-describe", func(t *testing.T) { outage(t, (*Lab).ScenarioIAMDenied) })
 	t.Run("9-static-lo0-refresh", func(t *testing.T) {
 		outage(t, (*Lab).ScenarioStaticRefresh)
 		if o := results[len(results)-1].Outage; !strings.Contains(o.Probe, "not running") {
@@ -259,7 +271,7 @@ func TestPcsConfig(t *testing.T) {
 	if err := os.WriteFile(cib, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range PcsConfig("2s") {
+	for _, c := range PcsConfig("2s", FailureTimeout) {
 		args := append([]string{"-f", cib}, c...)
 		cmd := cluster.AgentCommand(ctx, ocf, lab.HiddenHostFiles(), "pcs", args...)
 		cmd.Env = append(os.Environ(), "HOME="+dir)

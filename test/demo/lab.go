@@ -68,9 +68,18 @@ type Options struct {
 	// corosync's own 1.2 × token); the vendor guides for AWS use 30s
 	// and 36s.
 	Token, Consensus time.Duration
-	// OutageFor is how long scenarios 7 and 8 keep the API down; default
-	// DefaultOutageFor. The test shortens it: the claims are the same.
+	// OutageFor is how long scenarios 7, 8 and 9 keep the API down;
+	// default DefaultOutageFor. The test shortens it: the claims are the
+	// same.
 	OutageFor time.Duration
+	// FailureTimeout is rsc_defaults' failure-timeout, default the
+	// constant FailureTimeout; LongAPIBack is when scenario 10b's API
+	// returns, default DefaultLongAPIBack. The test shortens both, keeping
+	// StartTimeout < LongAPIBack < StartTimeout + FailureTimeout: the start
+	// fails while the API is down, failure-timeout alone brings the
+	// resource back after the API's return.
+	FailureTimeout string
+	LongAPIBack    time.Duration
 	// StateFile, when set, gets one line per network namespace created
 	// ("netns NAME"), so that a wrapper can remove them if this process
 	// is killed before Close.
@@ -132,13 +141,7 @@ func (l *Lab) logf(format string, args ...any) {
 // fixture with Source/Dest. Check off (as the post prescribes), a third
 // instance, and the VIP's route pointing at node A (as in the post).
 func State() *ec2emu.State {
-	st := ec2emu.StandardFixture()
-	for i := range st.Instances {
-		st.Instances[i].SourceDestCheck = false
-	}
-	for i := range st.ENIs {
-		st.ENIs[i].SourceDestCheck = false
-	}
+	st := ec2emu.StandardFixture().SourceDestCheckOff()
 	st.Instances = append(st.Instances, ec2emu.Instance{ID: OtherInstance, VPC: ec2emu.FixtureVPC, Subnet: ec2emu.FixtureSubnetA, AZ: ec2emu.FixtureAZA, State: "running", SourceDestCheck: false})
 	st.ENIs = append(st.ENIs, ec2emu.ENI{ID: OtherENI, Instance: OtherInstance, MAC: "02:00:00:00:00:c3", PrivateIP: OtherIP, Subnet: ec2emu.FixtureSubnetA})
 	rt := st.RouteTable(Table)
@@ -160,6 +163,12 @@ func New(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if opts.OutageFor == 0 {
 		opts.OutageFor = DefaultOutageFor
+	}
+	if opts.FailureTimeout == "" {
+		opts.FailureTimeout = FailureTimeout
+	}
+	if opts.LongAPIBack == 0 {
+		opts.LongAPIBack = DefaultLongAPIBack
 	}
 	if _, err := os.Stat(opts.Agent); err != nil {
 		return nil, fmt.Errorf("routeha binary: %w", err)
@@ -519,14 +528,18 @@ func (l *Lab) Token() (token, consensus time.Duration) { return l.opts.Token, l.
 // CrmConfig is the configuration, as crmsh commands (one per line, without
 // the leading "crm").
 func (l *Lab) CrmConfig() [][]string {
-	return CrmConfig(l.opts.Monitor)
+	return CrmConfig(l.opts.Monitor, l.opts.FailureTimeout)
 }
 
-// CrmConfig returns the crmsh configuration commands for a monitor interval.
-func CrmConfig(monitor string) [][]string {
+// FailureTimeout returns the lab's failure-timeout (Options.FailureTimeout).
+func (l *Lab) FailureTimeout() string { return l.opts.FailureTimeout }
+
+// CrmConfig returns the crmsh configuration commands for a monitor interval
+// and a failure-timeout.
+func CrmConfig(monitor, failureTimeout string) [][]string {
 	return [][]string{
 		{"configure", "property", "no-quorum-policy=ignore", "stonith-enabled=false"},
-		{"configure", "rsc_defaults", "resource-stickiness=INFINITY", "migration-threshold=1", "failure-timeout=" + FailureTimeout},
+		{"configure", "rsc_defaults", "resource-stickiness=INFINITY", "migration-threshold=1", "failure-timeout=" + failureTimeout},
 		{"configure", "primitive", Resource, "ocf:suzlab:routeha",
 			"params", "ip=" + VIP, "routing_table=" + Table,
 			"op", "start", "timeout=" + StartTimeout,
@@ -536,10 +549,10 @@ func CrmConfig(monitor string) [][]string {
 
 // PcsConfig returns the same configuration as pcs commands (without the
 // leading "pcs").
-func PcsConfig(monitor string) [][]string {
+func PcsConfig(monitor, failureTimeout string) [][]string {
 	return [][]string{
 		{"property", "set", "no-quorum-policy=ignore", "stonith-enabled=false"},
-		{"resource", "defaults", "update", "resource-stickiness=INFINITY", "migration-threshold=1", "failure-timeout=" + FailureTimeout},
+		{"resource", "defaults", "update", "resource-stickiness=INFINITY", "migration-threshold=1", "failure-timeout=" + failureTimeout},
 		{"resource", "create", Resource, "ocf:suzlab:routeha",
 			"ip=" + VIP, "routing_table=" + Table,
 			"op", "start", "timeout=" + StartTimeout,

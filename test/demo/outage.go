@@ -516,10 +516,14 @@ func (l *Lab) ScenarioAPIDownKillShort(ctx context.Context) ([]*Result, error) {
 	return l.apiDownKill(ctx, "10a", "API down, active killed, API back after 10 s", 10*time.Second)
 }
 
-// ScenarioAPIDownKillLong: the API returns 60 s after the kill, after the
-// survivor's start has failed.
+// DefaultLongAPIBack is when scenario 10b's API returns after the kill.
+const DefaultLongAPIBack = 60 * time.Second
+
+// ScenarioAPIDownKillLong: the API returns Options.LongAPIBack (60 s) after
+// the kill, after the survivor's start has failed.
 func (l *Lab) ScenarioAPIDownKillLong(ctx context.Context) ([]*Result, error) {
-	return l.apiDownKill(ctx, "10b", "API down, active killed, API back after 60 s", 60*time.Second)
+	back := l.opts.LongAPIBack
+	return l.apiDownKill(ctx, "10b", fmt.Sprintf("API down, active killed, API back after %d s", int(back.Seconds())), back)
 }
 
 // FormatOutageTable formats the outage results as a Markdown table.

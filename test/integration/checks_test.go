@@ -19,6 +19,7 @@ import (
 // probe where the VIP is present.
 
 func TestTableInAnotherVPC(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	st := e.W.Emu.Snapshot()
 	st.VPCs = append(st.VPCs, ec2emu.VPC{ID: "vpc-0ffffffffffffffff", CIDRs: []string{"10.9.0.0/16"}})
@@ -35,6 +36,7 @@ func TestTableInAnotherVPC(t *testing.T) {
 }
 
 func TestBlackholeRouteReportedAndRepaired(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("b", "start", lab.OCFSuccess)
 	require.NoError(t, e.W.Emu.SetInstanceState(ec2emu.FixtureInstanceB, "stopped"))
@@ -46,6 +48,7 @@ func TestBlackholeRouteReportedAndRepaired(t *testing.T) {
 }
 
 func TestProbeReportsMisconfiguration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["ip"] = "10.0.200.1" // inside the VPC's 10.0.0.0/16
 	require.NoError(t, e.W.Node("a").NS.AddAddr("lo", "10.0.200.1/32"))
@@ -71,6 +74,7 @@ func (e *env) status(node string, args ...string) (int, string) {
 }
 
 func TestStatusHealthyAndBroken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 

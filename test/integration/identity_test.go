@@ -67,6 +67,7 @@ func (e *env) withoutIMDS() *statusCount {
 // even though routing_table_role is set (the role is for the route
 // tables), and the next monitor asks neither service anything.
 func TestNoIMDSOnNitroWithRegion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.W.Node("a")
 	imds := e.withoutIMDS()
@@ -110,6 +111,7 @@ func TestNoIMDSOnNitroWithRegion(t *testing.T) {
 
 // Without region the fallback cannot run; the exit reason says what to set.
 func TestNoIMDSOnNitroWithoutRegion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.W.Node("a")
 	e.withoutIMDS()

@@ -11,8 +11,9 @@ import (
 )
 
 // auth_type=role signs with the instance profile's credentials from IMDS,
-// even with keys in the environment (the harness always sets some).
+// even with keys in the environment (the lab's runner always sets some).
 func TestAuthTypeRoleUsesTheInstanceProfile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.W.Node("a")
 	a.IMDS.SetRole("routeha-node")
@@ -43,6 +44,7 @@ func TestAuthTypeRoleUsesTheInstanceProfile(t *testing.T) {
 // Without an instance profile, auth_type=role fails the start with a
 // reason, and changes nothing.
 func TestAuthTypeRoleWithoutInstanceProfile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["auth_type"] = "role"
 	res := e.Expect("a", "start", lab.OCFGeneric, labtest.Timeout(10e9))

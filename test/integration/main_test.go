@@ -1,7 +1,8 @@
 // Package integration drives the built routeha binary as Pacemaker does (a
 // new process per action, OCF_RESKEY_* in the environment, CRM_meta_timeout
 // set) inside network namespaces made by the test, against the EC2 emulator
-// and one IMDS fake per node.
+// and one IMDS fake per node. Every test builds its own world (test/lab)
+// and shares nothing host-wide, so every test runs in parallel.
 package integration
 
 import (
@@ -31,6 +32,7 @@ type env struct{ *labtest.Env }
 func newEnv(t *testing.T) *env { return &env{labtest.NewEnv(t)} }
 
 func TestStartFromNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "monitor", lab.OCFNotRunning)
 	e.Expect("a", "start", lab.OCFSuccess)
@@ -42,6 +44,7 @@ func TestStartFromNothing(t *testing.T) {
 }
 
 func TestStartTwiceIsIdempotent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	e.W.Emu.ResetLog()
@@ -51,6 +54,7 @@ func TestStartTwiceIsIdempotent(t *testing.T) {
 }
 
 func TestCreateRouteFalse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["create_route"] = "false"
 	res := e.Expect("a", "start", lab.OCFConfigured)
@@ -65,6 +69,7 @@ func TestCreateRouteFalse(t *testing.T) {
 }
 
 func TestStopTwiceNeedsNoAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
@@ -78,6 +83,7 @@ func TestStopTwiceNeedsNoAPI(t *testing.T) {
 }
 
 func TestMonitorRows(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
@@ -104,6 +110,7 @@ func TestMonitorRows(t *testing.T) {
 }
 
 func TestMonitorSteadyStateCost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	e.W.Emu.ResetLog()
@@ -114,6 +121,7 @@ func TestMonitorSteadyStateCost(t *testing.T) {
 }
 
 func TestProbeOnStandbyWithStrayVIP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	require.NoError(t, e.W.Node("b").NS.AddAddr("lo", vipDs))
@@ -123,6 +131,7 @@ func TestProbeOnStandbyWithStrayVIP(t *testing.T) {
 }
 
 func TestFailoverBetweenNodes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	e.Expect("b", "start", lab.OCFSuccess)
@@ -135,6 +144,7 @@ func TestFailoverBetweenNodes(t *testing.T) {
 }
 
 func TestLookupTypes(t *testing.T) {
+	t.Parallel()
 	for _, lt := range []string{"InstanceId", "NetworkInterfaceId"} {
 		t.Run(lt, func(t *testing.T) {
 			e := newEnv(t)
@@ -152,6 +162,7 @@ func TestLookupTypes(t *testing.T) {
 }
 
 func TestIPv6(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["ip"] = "2001:db8::10"
 	e.Expect("a", "start", lab.OCFSuccess)
@@ -167,6 +178,7 @@ func TestIPv6(t *testing.T) {
 }
 
 func TestThrottlingStillSucceeds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// The next eight requests, whatever they are, are throttled.
 	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: 8})
@@ -182,6 +194,7 @@ func TestThrottlingStillSucceeds(t *testing.T) {
 // refused request is signed again with EC2's time, from the answer's Date,
 // once per process.
 func TestClockSkewCorrected(t *testing.T) {
+	t.Parallel()
 	for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
 		t.Run(skew.String(), func(t *testing.T) {
 			e := newEnv(t)
@@ -226,6 +239,7 @@ func TestClockSkewCorrected(t *testing.T) {
 }
 
 func TestAPIDown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Unavailable})
@@ -244,6 +258,7 @@ func TestAPIDown(t *testing.T) {
 }
 
 func TestDroppedConnectionsEndInsideTimeout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.W.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Drop})
 	res := e.Expect("a", "start", lab.OCFGeneric, labtest.Timeout(4*time.Second))
@@ -251,6 +266,7 @@ func TestDroppedConnectionsEndInsideTimeout(t *testing.T) {
 }
 
 func TestStaleReadsAfterWrite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.W.Emu.SetStaleReads(3)
 	e.Expect("a", "start", lab.OCFSuccess)
@@ -262,6 +278,7 @@ type imdsFault = imdsfake.Fault
 func imdsDown() imdsFault { return imdsFault{Down: true} }
 
 func TestIMDSDown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.W.Node("a").IMDS.SetFault(imdsDown())
 	res := e.Expect("a", "start", lab.OCFGeneric, labtest.Timeout(5*time.Second))
@@ -277,6 +294,7 @@ func TestIMDSDown(t *testing.T) {
 }
 
 func TestIAMDenied(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Expect("a", "validate-all", lab.OCFSuccess)
 	e.W.Emu.Deny(ec2emu.Deny{Principal: e.W.Node("a").AccessKeyID, Action: "ReplaceRoute", RouteTableID: rtb2})
@@ -294,6 +312,7 @@ func TestIAMDenied(t *testing.T) {
 }
 
 func TestSourceDestCheck(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["source_dest_check"] = "verify"
 	res := e.Expect("a", "validate-all", lab.OCFConfigured)
@@ -309,6 +328,7 @@ func TestSourceDestCheck(t *testing.T) {
 }
 
 func TestBadParameters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cases := map[string]map[string]string{
 		"missing ip":            {"ip": ""},
@@ -354,6 +374,7 @@ func TestBadParameters(t *testing.T) {
 }
 
 func TestInterfaceMissing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["interface"] = "eth7"
 	res := e.Expect("a", "validate-all", lab.OCFInstalled)
@@ -361,6 +382,7 @@ func TestInterfaceMissing(t *testing.T) {
 }
 
 func TestUnknownAction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	res := e.Run("a", "reload-agent")
 	assert.Equal(t, 3, res.Code)

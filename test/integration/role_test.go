@@ -19,6 +19,7 @@ import (
 // source/destination check read and, with source_dest_check=disable, its
 // change) with the node's own credentials (issue 19, item 3).
 func TestRoutingTableRoleOnlyForTables(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.W.Node("a")
 	const role = "arn:aws:iam::210987654321:role/routeha-shared-vpc"

@@ -12,6 +12,7 @@ import (
 // configuration error (6) of validate-all and start whose reason names it,
 // with or without the identity cached (then the EC2 client meets it).
 func TestMissingProfileIsNotConfigured(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.Params["profile"] = "cluster"
 	for _, action := range []string{"validate-all", "start"} {

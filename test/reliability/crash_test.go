@@ -93,6 +93,7 @@ func (e *env) startUnderTest() {
 // each kill point, then checks that monitor reports the state the crash
 // left truthfully, and that start (repair) or stop then makes it clean.
 func TestKilledStart(t *testing.T) {
+	t.Parallel()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 5)
 	for _, kp := range killPoints {

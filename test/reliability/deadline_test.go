@@ -111,6 +111,7 @@ func init() {
 // (through newEnv) that nothing but the resource's route changed. The fault
 // cases run concurrently, each in its own world.
 func TestDeadlines(t *testing.T) {
+	t.Parallel()
 	var wg sync.WaitGroup
 	// t.Run from several goroutines runs the cases at once without the
 	// -parallel limit (GOMAXPROCS): they mostly wait for deadlines. A few

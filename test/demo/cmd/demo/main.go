@@ -180,7 +180,7 @@ func run() int {
 	for _, r := range results {
 		if r.Recovery != nil {
 			fmt.Printf("\nAPI down while the active instance dies (start timeout %s, failure-timeout %s; times from the kill):\n\n%s",
-				demo.StartTimeout, demo.FailureTimeout, demo.FormatRecoveryTable(results))
+				demo.StartTimeout, l.FailureTimeout(), demo.FormatRecoveryTable(results))
 			break
 		}
 	}
