@@ -75,7 +75,6 @@ func splitTarget(id string) (inst, eni *string) {
 // so (and the test fails if moto stops differing, so doc/moto.md stays
 // true); our emulator must follow AWS everywhere.
 func TestErrorCodesAgree(t *testing.T) {
-	t.Parallel()
 	worlds := map[string]*moto.World{}
 	for _, b := range backends {
 		worlds[b.name] = b.world(t) // skips the whole comparison without moto

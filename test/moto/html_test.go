@@ -19,7 +19,6 @@ import (
 // plane is down, not the data plane; issue 17), inside the action timeout,
 // with a reason that says what failed, and not crash.
 func TestHTMLErrorPage(t *testing.T) {
-	t.Parallel()
 	w := motoWorld(t)
 	ctx := ctxT(t)
 	params := map[string]string{"ip": vip, "routing_table": strings.Join(w.Fix.Tables, ",")}

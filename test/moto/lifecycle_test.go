@@ -56,10 +56,8 @@ func hasVIP(t *testing.T, n *lab.Node) bool {
 // away behind a's back (one table: tables disagree; both: not running),
 // start taking it back, stop twice, monitor after stop.
 func TestLifecycle(t *testing.T) {
-	t.Parallel()
 	for _, lookup := range []string{"NetworkInterfaceId", "InstanceId"} {
 		t.Run(lookup, func(t *testing.T) {
-			t.Parallel()
 			forEachBackend(t, func(t *testing.T, w *moto.World) {
 				ctx := ctxT(t)
 				t1, t2 := w.Fix.Tables[0], w.Fix.Tables[1]
@@ -132,7 +130,6 @@ func TestLifecycle(t *testing.T) {
 // moto fills only the field the route was written with, so this is where
 // an agent that compared only one field would fail.
 func TestMonitorEitherField(t *testing.T) {
-	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w *moto.World) {
 		ctx := ctxT(t)
 		params := map[string]string{"ip": vip, "routing_table": strings.Join(w.Fix.Tables, ",")}

@@ -81,7 +81,6 @@ func motoWorld(t *testing.T) *moto.World {
 	t.Helper()
 	requireMoto(t)
 	labtest.RequireRoot(t)
-	t.Cleanup(motoSrv.Acquire())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, motoSrv.Reset(ctx))
@@ -114,14 +113,9 @@ func newWorld(t *testing.T, name string, backend http.Handler, client *ec2.Clien
 	return w
 }
 
-// forEachBackend runs fn on each backend, in parallel: the emulator's
-// worlds are their own, moto's take turns (Server.Acquire).
 func forEachBackend(t *testing.T, fn func(t *testing.T, w *moto.World)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.world(t))
-		})
+		t.Run(b.name, func(t *testing.T) { fn(t, b.world(t)) })
 	}
 }
 

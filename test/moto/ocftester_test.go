@@ -16,7 +16,6 @@ import (
 // against moto and against our emulator, with both tables routing the VIP
 // to b at the outset.
 func TestOCFTester(t *testing.T) {
-	t.Parallel()
 	tester, err := exec.LookPath("ocf-tester")
 	if err != nil {
 		t.Fatalf("ocf-tester is missing (Debian's resource-agents; test/setup/deps.sh installs it): %v", err)

@@ -64,13 +64,10 @@ func Find() (string, error) {
 
 // Server is one moto_server process in a network namespace made for it.
 type Server struct {
-	// inUse is held by the one test whose world is in moto at a time
-	// (Acquire): moto has one state, which each world resets.
-	inUse sync.Mutex
-	NS    *lab.Netns
-	cmd   *exec.Cmd
-	out   *syncBuffer
-	done  chan struct{}
+	NS   *lab.Netns
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
 }
 
 type syncBuffer struct {
@@ -137,14 +134,6 @@ func Start(ctx context.Context, path string) (*Server, error) {
 			return nil, fmt.Errorf("moto_server did not answer within 60 s (%v):\n%s", err, log)
 		}
 	}
-}
-
-// Acquire waits until no other world uses moto and returns the function
-// that lets the next one in. Tests that run in parallel take it for as
-// long as their world lives.
-func (s *Server) Acquire() (release func()) {
-	s.inUse.Lock()
-	return s.inUse.Unlock
 }
 
 // Log returns what moto_server printed so far.

@@ -28,7 +28,6 @@ import (
 // standby. The check is not weakened for moto's sake; the test pins what
 // moto does instead.
 func TestStandbyChangesNothing(t *testing.T) {
-	t.Parallel()
 	forEachBackend(t, func(t *testing.T, w *moto.World) {
 		ctx := ctxT(t)
 		t1, t2 := w.Fix.Tables[0], w.Fix.Tables[1]
