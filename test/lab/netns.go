@@ -125,7 +125,8 @@ func CreateNetns(name string) (*Netns, error) {
 	if err := IP("netns", "add", name); err != nil {
 		return nil, err
 	}
-	n := &Netns{Name: name}
+	// No handle yet: Close must not close fd 0 (the zero NsHandle).
+	n := &Netns{Name: name, handle: netns.None()}
 	h, err := netns.GetFromName(name)
 	if err != nil {
 		_ = n.Close()
