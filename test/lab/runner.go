@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,12 +62,14 @@ func (r *Runner) Env(params map[string]string) []string {
 			"AWS_SECRET_ACCESS_KEY=routeha-test-secret-"+n.Name,
 		)
 	}
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	return append(env, ParamEnv(params)...)
+}
+
+// ParamEnv returns params as the OCF_RESKEY_<name>=<value> entries Pacemaker
+// gives an agent, sorted by name.
+func ParamEnv(params map[string]string) []string {
+	env := make([]string, 0, len(params))
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		env = append(env, "OCF_RESKEY_"+k+"="+params[k])
 	}
 	return env

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/suzlab/routeha/test/bench/spawner"
 	"github.com/suzlab/routeha/test/ec2emu"
+	"github.com/suzlab/routeha/test/lab"
 )
 
 // Agent names as they appear in the report.
@@ -115,14 +115,7 @@ func (r *runner) env(agent string, tables []string, st step, rsctmp string) []st
 	for k, v := range st.Extra {
 		params[k] = v
 	}
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, "OCF_RESKEY_"+k+"="+params[k])
-	}
+	env = append(env, lab.ParamEnv(params)...)
 	if agent == agentRH {
 		env = append(env,
 			"OCF_RESOURCE_TYPE=routeha", "OCF_RESOURCE_PROVIDER=suzlab",
