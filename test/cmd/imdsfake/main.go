@@ -10,17 +10,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/suzlab/routeha/test/cmd/internal/serve"
 	"github.com/suzlab/routeha/test/imdsfake"
 )
 
@@ -76,23 +72,5 @@ func run() error {
 			})
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("listening on http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: imdsfake.New(cfg), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	return nil
+	return serve.UntilSignal(*listen, imdsfake.New(cfg), 2*time.Second)
 }
