@@ -19,37 +19,7 @@ import (
 // and the VIP end up, that the client's pings are answered again, and that
 // crm_mon shows routeha's exit reason. Timings are printed, not checked.
 func TestFailover(t *testing.T) {
-	labtest.RequireRoot(t)
-	for _, tool := range []string{"corosync", "pacemakerd", "crm", "crm_mon", "unshare", "nsenter"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found (make deps installs Pacemaker, corosync and crmsh): %v", tool, err)
-		}
-	}
-	agent := labtest.AgentBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-
-	dir := t.TempDir()
-	l, err := New(ctx, Options{Agent: agent, Dir: dir, Logf: t.Logf})
-	if err != nil {
-		t.Fatalf("lab: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() && l.Cluster != nil {
-			t.Log(l.Cluster.Logs(60))
-			for _, n := range l.Nodes {
-				if b, err := os.ReadFile(n.Dir + "/var/log/pacemaker/routeha.log"); err == nil {
-					t.Logf("==== %s: routeha.log\n%s", n.Name, tail(string(b), 40))
-				}
-			}
-		}
-		l.Close()
-		for _, ns := range []string{l.RouterNS, l.ClientNS, l.Nodes[0].NS, l.Nodes[1].NS} {
-			if _, err := os.Stat("/run/netns/" + ns); err == nil {
-				t.Errorf("namespace %s left behind", ns)
-			}
-		}
-	})
+	l, ctx := newLab(t, 4*time.Minute, Options{}, "corosync", "pacemakerd", "crm", "crm_mon", "unshare", "nsenter")
 
 	var results []*Result
 	// wantReason: the exit reason must name one of these.
@@ -157,37 +127,15 @@ func TestControlPlaneOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about two and a half minutes of outages; run without -short")
 	}
-	labtest.RequireRoot(t)
-	for _, tool := range []string{"corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "unshare", "nsenter"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found (make deps installs Pacemaker, corosync and crmsh): %v", tool, err)
-		}
-	}
-	agent := labtest.AgentBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
-	defer cancel()
-	l, err := New(ctx, Options{Agent: agent, Dir: t.TempDir(), Logf: t.Logf,
+	l, ctx := newLab(t, 12*time.Minute, Options{
 		// 10 monitors per outage instead of make demo's 30: the same claims,
 		// 40 s less of make test.
 		OutageFor: 20 * time.Second,
 		// 10b: the start still fails (20 s) with the API down, the API
 		// returns at 30 s, and failure-timeout (30 s after the failure)
 		// alone brings the resource back: make demo's claims, 30 s sooner.
-		FailureTimeout: "30s", LongAPIBack: 30 * time.Second})
-	if err != nil {
-		t.Fatalf("lab: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() && l.Cluster != nil {
-			t.Log(l.Cluster.Logs(60))
-			for _, n := range l.Nodes {
-				if b, err := os.ReadFile(n.Dir + "/var/log/pacemaker/routeha.log"); err == nil {
-					t.Logf("==== %s: routeha.log\n%s", n.Name, tail(string(b), 40))
-				}
-			}
-		}
-		l.Close()
-	})
+		FailureTimeout: "30s", LongAPIBack: 30 * time.Second},
+		"corosync", "pacemakerd", "crm", "crm_mon", "crm_resource", "crm_failcount", "unshare", "nsenter")
 	var results []*Result
 	outage := func(t *testing.T, run func(*Lab, context.Context) ([]*Result, error)) {
 		rs, err := run(l, ctx)
@@ -250,11 +198,7 @@ func TestControlPlaneOutage(t *testing.T) {
 // to pcs only inside a private mount namespace.
 func TestPcsConfig(t *testing.T) {
 	labtest.RequireRoot(t)
-	for _, tool := range []string{"pcs", "cibadmin", "unshare"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found (make deps installs pcs and Pacemaker): %v", tool, err)
-		}
-	}
+	needTools(t, "pcs and Pacemaker", "pcs", "cibadmin", "unshare")
 	agent := labtest.AgentBinary(t)
 	dir := t.TempDir()
 	ocf := dir + "/ocf"
@@ -291,6 +235,52 @@ func TestPcsConfig(t *testing.T) {
 			t.Errorf("cib.xml lacks %s:\n%s", want, b)
 		}
 	}
+}
+
+// needTools fails t when one of tools is not on PATH: the demo's tests
+// do not skip. what is what make deps installs for them.
+func needTools(t *testing.T, what string, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found (make deps installs %s): %v", tool, what, err)
+		}
+	}
+}
+
+// newLab starts a lab of the agent under test with opts, for a test that
+// needs tools and takes at most timeout. At the end the lab is closed,
+// after the cluster's and routeha's logs when the test failed, and no
+// namespace of it may be left.
+func newLab(t *testing.T, timeout time.Duration, opts Options, tools ...string) (*Lab, context.Context) {
+	t.Helper()
+	labtest.RequireRoot(t)
+	needTools(t, "Pacemaker, corosync and crmsh", tools...)
+	opts.Agent, opts.Dir, opts.Logf = labtest.AgentBinary(t), t.TempDir(), t.Logf
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	l, err := New(ctx, opts)
+	if err != nil {
+		cancel()
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() && l.Cluster != nil {
+			t.Log(l.Cluster.Logs(60))
+			for _, n := range l.Nodes {
+				if b, err := os.ReadFile(n.Dir + "/var/log/pacemaker/routeha.log"); err == nil {
+					t.Logf("==== %s: routeha.log\n%s", n.Name, tail(string(b), 40))
+				}
+			}
+		}
+		l.Close()
+		for _, ns := range []string{l.RouterNS, l.ClientNS, l.Nodes[0].NS, l.Nodes[1].NS} {
+			if _, err := os.Stat("/run/netns/" + ns); err == nil {
+				t.Errorf("namespace %s left behind", ns)
+			}
+		}
+	})
+	t.Cleanup(cancel) // registered last, runs first: as the tests' deferred cancel did
+	return l, ctx
 }
 
 func tail(s string, n int) string {

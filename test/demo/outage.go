@@ -92,11 +92,6 @@ func (l *Lab) FailCount(ctx context.Context, n *Node) (int, error) {
 	return v, nil
 }
 
-type logMark struct {
-	path string
-	off  int64
-}
-
 func (l *Lab) markLogs(name string) []logMark {
 	var ms []logMark
 	for _, n := range l.Nodes {
@@ -202,13 +197,8 @@ func (l *Lab) outage(ctx context.Context, n, name string, f apiFault, dur time.D
 	pm := l.markLogs("pacemaker.log")
 	// routeha's own log lines: pacemakerd points HA_LOGFILE at its
 	// pacemaker.log for the agents, whatever the environment said.
-	rl := logMark{filepath.Join(from.Dir, "var/log/pacemaker/pacemaker.log"), fileSize(filepath.Join(from.Dir, "var/log/pacemaker/pacemaker.log"))}
-	if l.hooks.Before != nil {
-		l.hooks.Before(r)
-	}
-	if l.hooks.Pause > 0 {
-		time.Sleep(l.hooks.Pause)
-	}
+	rl := markLog(from)
+	l.beforeFault(r)
 	failed := map[string]bool{}
 	watch := func() {
 		st, err := l.Status(ctx)
@@ -370,14 +360,13 @@ func (l *Lab) ScenarioStaticRefresh(ctx context.Context) ([]*Result, error) {
 		}
 	}()
 	probe := func(what string) (string, error) {
-		p := filepath.Join(sb.Dir, "var/log/pacemaker/pacemaker.log")
-		off := fileSize(p)
+		m := markLog(sb)
 		if _, err := l.Running().Run(ctx, "crm_resource", "--refresh", "-r", Resource, "-N", sb.Name); err != nil {
 			return "", err
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) && ctx.Err() == nil {
-			for _, line := range linesFrom(p, off) {
+			for _, line := range linesFrom(m.path, m.off) {
 				if i := strings.Index(line, "Result of probe operation for "+Resource+" on "+sb.Name); i >= 0 {
 					l.progress("%s: %s", what, line[i:])
 					return line[i:], nil
@@ -419,21 +408,12 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 	rc := &Recovery{APIBack: apiBack}
 	r.Recovery = rc
 	logN := len(l.Emu.Log())
-	toLog := logMark{filepath.Join(to.Dir, "var/log/pacemaker/pacemaker.log"), fileSize(filepath.Join(to.Dir, "var/log/pacemaker/pacemaker.log"))}
-	if l.hooks.Before != nil {
-		l.hooks.Before(r)
-	}
-	if l.hooks.Pause > 0 {
-		time.Sleep(l.hooks.Pause)
-	}
+	toLog := markLog(to)
+	l.beforeFault(r)
 	api := api503()
 	api.down(l.Emu)
 	r.Fault = time.Now()
-	if err := lab.IP("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
-		api.up(l.Emu)
-		return []*Result{r}, err
-	}
-	if err := from.Kill(); err != nil {
+	if err := loseInstance(from); err != nil {
 		api.up(l.Emu)
 		return []*Result{r}, err
 	}
@@ -451,13 +431,7 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var kernelAt time.Time
-	for _, e := range l.Events() {
-		if e.Time.After(r.Fault) && e.NextHop == to.IP {
-			kernelAt = e.Time
-			break
-		}
-	}
+	kernelAt := l.kernelMoved(r.Fault, to)
 	r.Kernel = kernelAt.Sub(r.Fault)
 	p, ok := l.Prober.WaitAnswered(ctx, kernelAt, 20*time.Second)
 	if !ok {
@@ -500,14 +474,7 @@ func (l *Lab) apiDownKill(ctx context.Context, n, name string, apiBack time.Dura
 	if l.hooks.After != nil {
 		l.hooks.After(r)
 	}
-	if err := l.reboot(from); err != nil {
-		return []*Result{r}, err
-	}
-	l.progress("restarting %s", from.Name)
-	if err := l.Restart(ctx, from); err != nil {
-		return []*Result{r}, err
-	}
-	return []*Result{r}, l.Cleanup(ctx)
+	return []*Result{r}, l.bringBack(ctx, from, true)
 }
 
 // ScenarioAPIDownKillShort: the API returns 10 s after the kill, inside

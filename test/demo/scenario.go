@@ -90,16 +90,8 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 	to := l.Other(from)
 	r := &Result{N: n, Name: name, From: from.Name, To: to.Name}
 	logN := len(l.Emu.Log())
-	pmLog := filepath.Join(to.Dir, "var/log/pacemaker/pacemaker.log")
-	pmOff := fileSize(pmLog)
-	fromLog := filepath.Join(from.Dir, "var/log/pacemaker/pacemaker.log")
-	fromOff := fileSize(fromLog)
-	if l.hooks.Before != nil {
-		l.hooks.Before(r)
-	}
-	if l.hooks.Pause > 0 {
-		time.Sleep(l.hooks.Pause)
-	}
+	toLog, fromLog := markLog(to), markLog(from)
+	l.beforeFault(r)
 	r.Fault = time.Now()
 	if err := fault(); err != nil {
 		return r, fmt.Errorf("fault: %w", err)
@@ -113,13 +105,7 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var kernelAt time.Time
-	for _, e := range l.Events() {
-		if e.Time.After(r.Fault) && e.NextHop == to.IP {
-			kernelAt = e.Time
-			break
-		}
-	}
+	kernelAt := l.kernelMoved(r.Fault, to)
 	if kernelAt.IsZero() { // the route was already there (a move by the fault itself)
 		kernelAt = time.Now()
 	}
@@ -175,21 +161,18 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		}
 	}
 	// Pacemaker's logs.
-	if d, ok := execTime(pmLog, pmOff, Resource+" start"); ok {
+	if d, ok := execTime(toLog.path, toLog.off, Resource+" start"); ok {
 		r.Start = d
 	}
 	if wantFailure {
-		if t, ok := failedMonitorAt(fromLog, fromOff, r.Fault); ok {
+		if t, ok := failedMonitorAt(fromLog.path, fromLog.off, r.Fault); ok {
 			r.Detect = t.Sub(r.Fault)
 		}
-	} else if t, ok := logLineAt(pmLog, pmOff, "Node "+from.Name+" state is now lost", r.Fault); ok {
+	} else if t, ok := logLineAt(toLog.path, toLog.off, "Node "+from.Name+" state is now lost", r.Fault); ok {
 		r.Detect = t.Sub(r.Fault)
 	} else {
 		// A move: when the DC (either node) initiated the stop.
-		for _, lf := range []struct {
-			path string
-			off  int64
-		}{{fromLog, fromOff}, {pmLog, pmOff}} {
+		for _, lf := range []logMark{fromLog, toLog} {
 			if t, ok := logLineAt(lf.path, lf.off, "Initiating stop operation "+Resource+"_stop_0", r.Fault); ok {
 				r.Detect = t.Sub(r.Fault)
 				break
@@ -201,6 +184,42 @@ func (l *Lab) failover(ctx context.Context, n, name string, from *Node, fault fu
 		l.hooks.After(r)
 	}
 	return r, nil
+}
+
+// beforeFault calls the Before hook with r and shows the pings of the
+// hooks' pause: what every scenario does just before its fault.
+func (l *Lab) beforeFault(r *Result) {
+	if l.hooks.Before != nil {
+		l.hooks.Before(r)
+	}
+	if l.hooks.Pause > 0 {
+		time.Sleep(l.hooks.Pause)
+	}
+}
+
+// kernelMoved returns when the router's kernel route first pointed at to
+// after t (zero when it has not since).
+func (l *Lab) kernelMoved(t time.Time, to *Node) time.Time {
+	for _, e := range l.Events() {
+		if e.Time.After(t) && e.NextHop == to.IP {
+			return e.Time
+		}
+	}
+	return time.Time{}
+}
+
+// logMark is a log file and an offset in it: where the lines of one
+// scenario begin.
+type logMark struct {
+	path string
+	off  int64
+}
+
+// markLog marks the end of node n's pacemaker.log, where pacemakerd also
+// points HA_LOGFILE for the agents.
+func markLog(n *Node) logMark {
+	p := filepath.Join(n.Dir, "var/log/pacemaker/pacemaker.log")
+	return logMark{p, fileSize(p)}
 }
 
 // membershipLoss is how long corosync takes to declare a dead node lost:
@@ -344,8 +363,7 @@ func (l *Lab) Cleanup(ctx context.Context) error {
 // It also waits for the node's first probe of the resource to be logged:
 // a scenario that breaks the API at once must not race that probe.
 func (l *Lab) Restart(ctx context.Context, n *Node) error {
-	pmLog := filepath.Join(n.Dir, "var/log/pacemaker/pacemaker.log")
-	off := fileSize(pmLog)
+	pmLog := markLog(n)
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
@@ -359,7 +377,7 @@ func (l *Lab) Restart(ctx context.Context, n *Node) error {
 	}
 	probe := "Result of probe operation for " + Resource + " on " + n.Name
 	for {
-		if _, ok := logLineAt(pmLog, off, probe, time.Now()); ok {
+		if _, ok := logLineAt(pmLog.path, pmLog.off, probe, time.Now()); ok {
 			return nil
 		}
 		select {
@@ -404,51 +422,23 @@ func (l *Lab) progress(format string, args ...any) {
 // the kernel of a node whose cluster stack crashed would. The node is
 // started again afterwards.
 func (l *Lab) ScenarioKill(ctx context.Context) ([]*Result, error) {
-	from, err := l.active(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := l.failover(ctx, "1", "kill active node", from, from.Kill, false)
-	if err != nil {
-		return []*Result{r}, err
-	}
-	l.progress("restarting %s", from.Name)
-	if err := l.Restart(ctx, from); err != nil {
-		return []*Result{r}, err
-	}
-	return []*Result{r}, l.Cleanup(ctx)
+	return l.single(ctx, "1", "kill active node", false, (*Node).Kill, l.restarted(ctx, false))
 }
 
 // ScenarioHijack points the route at another instance behind the
 // cluster's back: the monitor fails with routeha's exit reason and
 // migration-threshold=1 moves the resource.
 func (l *Lab) ScenarioHijack(ctx context.Context) ([]*Result, error) {
-	from, err := l.active(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := l.failover(ctx, "2", "route hijacked", from, func() error {
+	return l.single(ctx, "2", "route hijacked", true, func(*Node) error {
 		return l.Emu.SetRoute(Table, VIPCIDR, OtherENI)
-	}, true)
-	if err != nil {
-		return []*Result{r}, err
-	}
-	return []*Result{r}, l.Cleanup(ctx)
+	}, l.cleanedUp(ctx))
 }
 
 // ScenarioVIPDeleted deletes the VIP from lo on the active node.
 func (l *Lab) ScenarioVIPDeleted(ctx context.Context) ([]*Result, error) {
-	from, err := l.active(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := l.failover(ctx, "3", "VIP deleted from lo", from, func() error {
+	return l.single(ctx, "3", "VIP deleted from lo", true, func(from *Node) error {
 		return lab.IP("-n", from.NS, "addr", "del", VIPCIDR, "dev", "lo")
-	}, true)
-	if err != nil {
-		return []*Result{r}, err
-	}
-	return []*Result{r}, l.Cleanup(ctx)
+	}, l.cleanedUp(ctx))
 }
 
 // ScenarioMove moves the resource with crm resource move, back, and clears
@@ -488,23 +478,16 @@ func (l *Lab) ScenarioMove(ctx context.Context) ([]*Result, error) {
 const throttled = 5
 
 func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
-	from, err := l.active(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := l.failover(ctx, "5", fmt.Sprintf("kill + next %d EC2 requests throttled", throttled), from, func() error {
+	return l.single(ctx, "5", fmt.Sprintf("kill + next %d EC2 requests throttled", throttled), false, func(from *Node) error {
 		l.Emu.AddFault(ec2emu.Fault{Kind: ec2emu.Throttle, Count: throttled})
 		return from.Kill()
-	}, false)
-	l.Emu.ClearFaults()
-	if err != nil {
-		return []*Result{r}, err
-	}
-	l.progress("restarting %s", from.Name)
-	if err := l.Restart(ctx, from); err != nil {
-		return []*Result{r}, err
-	}
-	return []*Result{r}, l.Cleanup(ctx)
+	}, func(from *Node, err error) error {
+		l.Emu.ClearFaults()
+		if err != nil {
+			return err
+		}
+		return l.bringBack(ctx, from, false)
+	})
 }
 
 // ScenarioInstanceLost kills the active node and takes its network link
@@ -514,27 +497,65 @@ func (l *Lab) ScenarioThrottle(ctx context.Context) ([]*Result, error) {
 // node. Afterwards the VIP is taken off its lo and its link brought back,
 // as the instance's reboot would, and the node is started again.
 func (l *Lab) ScenarioInstanceLost(ctx context.Context) ([]*Result, error) {
+	return l.single(ctx, "6", "instance lost (kill + link down)", false, loseInstance, l.restarted(ctx, true))
+}
+
+// single runs a one-failover scenario: fault breaks the active node (see
+// failover for wantFailure), then after gets the node and failover's
+// error and returns the scenario's.
+func (l *Lab) single(ctx context.Context, n, name string, wantFailure bool, fault func(from *Node) error, after func(from *Node, err error) error) ([]*Result, error) {
 	from, err := l.active(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r, err := l.failover(ctx, "6", "instance lost (kill + link down)", from, func() error {
-		if err := lab.IP("-n", from.NS, "link", "set", "eth0", "down"); err != nil {
+	r, err := l.failover(ctx, n, name, from, func() error { return fault(from) }, wantFailure)
+	return []*Result{r}, after(from, err)
+}
+
+// cleanedUp is the end of a scenario that left its node running: the
+// failures are cleaned up.
+func (l *Lab) cleanedUp(ctx context.Context) func(*Node, error) error {
+	return func(_ *Node, err error) error {
+		if err != nil {
 			return err
 		}
-		return from.Kill()
-	}, false)
-	if err != nil {
-		return []*Result{r}, err
+		return l.Cleanup(ctx)
 	}
-	if err := l.reboot(from); err != nil {
-		return []*Result{r}, err
+}
+
+// restarted is the end of a scenario that took its node down: see
+// bringBack.
+func (l *Lab) restarted(ctx context.Context, reboot bool) func(*Node, error) error {
+	return func(from *Node, err error) error {
+		if err != nil {
+			return err
+		}
+		return l.bringBack(ctx, from, reboot)
 	}
-	l.progress("restarting %s", from.Name)
-	if err := l.Restart(ctx, from); err != nil {
-		return []*Result{r}, err
+}
+
+// bringBack reboots node n (when its instance was lost), starts it again
+// and cleans up the failures.
+func (l *Lab) bringBack(ctx context.Context, n *Node, reboot bool) error {
+	if reboot {
+		if err := l.reboot(n); err != nil {
+			return err
+		}
 	}
-	return []*Result{r}, l.Cleanup(ctx)
+	l.progress("restarting %s", n.Name)
+	if err := l.Restart(ctx, n); err != nil {
+		return err
+	}
+	return l.Cleanup(ctx)
+}
+
+// loseInstance is what an instance's death looks like from outside: its
+// link goes down and its cluster stack is killed.
+func loseInstance(n *Node) error {
+	if err := lab.IP("-n", n.NS, "link", "set", "eth0", "down"); err != nil {
+		return err
+	}
+	return n.Kill()
 }
 
 // FormatTable formats results as a Markdown table.
