@@ -19,12 +19,10 @@ package migration_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -269,22 +267,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
-
 // transcript appends "$ cmdline" and output to
 // $ROUTEHA_TRANSCRIPTS/migration-<name>.txt when that variable is set.
 func transcript(t *testing.T, name, cmdline, output string) {
 	t.Helper()
-	dir := os.Getenv("ROUTEHA_TRANSCRIPTS")
-	if dir == "" {
-		return
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	f, err := os.OpenFile(filepath.Join(dir, "migration-"+name+".txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	require.NoError(t, err)
-	defer f.Close()
-	_, err = fmt.Fprintf(f, "$ %s\n%s\n\n", cmdline, strings.TrimRight(ansi.ReplaceAllString(output, ""), "\n"))
-	require.NoError(t, err)
+	labtest.Transcript(t, "migration-"+name, cmdline, output)
 }
 
 func codeLine(r result) string {

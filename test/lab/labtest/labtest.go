@@ -7,9 +7,12 @@ package labtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +150,26 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Transcript appends "$ cmdline" and output (without colour escapes) to
+// $ROUTEHA_TRANSCRIPTS/name.txt when that variable is set.
+func Transcript(t testing.TB, name, cmdline, output string) {
+	t.Helper()
+	dir := os.Getenv("ROUTEHA_TRANSCRIPTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name+".txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	output = regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(output, "")
+	if _, err := fmt.Fprintf(f, "$ %s\n%s\n\n", cmdline, strings.TrimRight(output, "\n")); err != nil {
+		t.Fatal(err)
+	}
 }
