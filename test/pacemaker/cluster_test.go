@@ -60,22 +60,12 @@ func TestClusterRunsRouteha(t *testing.T) {
 	transcript(t, "cluster", "crm_resource --force-check --resource vip; echo rc=$?", out+"rc="+itoaErr(err))
 	assert.NoError(t, err, "crm_resource --force-check disagrees with crm_mon")
 
-	want := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
-	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
-	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
-	has, err := a.NS.HasAddr("lo", vip)
-	require.NoError(t, err)
-	assert.True(t, has, "VIP not on lo while Started")
+	assertRoutedToA(t, w)
+	assert.True(t, vipOn(t, a), "VIP not on lo while Started")
 
 	// The agent ran under pacemaker-execd with pacemakerd's environment: it
 	// reached the emulator with node a's credentials...
-	var byA int
-	for _, e := range w.Emu.Log() {
-		if e.Principal == a.AccessKeyID {
-			byA++
-		}
-	}
-	assert.Positive(t, byA, "the emulator saw no request from node a's agent")
+	assert.Positive(t, requestsBy(w, a), "the emulator saw no request from node a's agent")
 	// ...because pacemaker-execd carries it.
 	ps, err := n.Processes()
 	require.NoError(t, err)
@@ -119,9 +109,7 @@ func TestClusterRunsRouteha(t *testing.T) {
 	if len(f.ExitReason) >= 127 {
 		t.Logf("note: the exit reason reached Pacemaker's 127-byte limit and was cut: %q", f.ExitReason)
 	}
-	has, err = a.NS.HasAddr("lo", vip)
-	require.NoError(t, err)
-	assert.False(t, has, "VIP still on lo after Pacemaker stopped the resource")
+	assert.False(t, vipOn(t, a), "VIP still on lo after Pacemaker stopped the resource")
 
 	// A cleanup forgets the failure; the start moves the routes back.
 	// Pacemaker 2.1 may ignore a cleanup that arrives while the stop's
@@ -141,16 +129,13 @@ func TestClusterRunsRouteha(t *testing.T) {
 	st, err = n.WaitFor(ctx, "failures cleared", func(s *cluster.Status) bool { return len(s.Failures) == 0 })
 	require.NoError(t, err)
 	assert.True(t, st.Resource("vip").Started("node1"))
-	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
-	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
+	assertRoutedToA(t, w)
 	run("crm_mon", "-1")
 
 	// A graceful stop of the node stops the resource: the VIP goes.
 	sctx := labtest.Context(t, time.Minute)
 	require.NoError(t, n.Stop(sctx))
-	has, err = a.NS.HasAddr("lo", vip)
-	require.NoError(t, err)
-	assert.False(t, has, "VIP left on lo after the node stopped")
+	assert.False(t, vipOn(t, a), "VIP left on lo after the node stopped")
 }
 
 func itoaErr(err error) string { return itoa(cluster.ExitCode(err)) }

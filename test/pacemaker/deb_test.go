@@ -48,15 +48,7 @@ func TestDeb(t *testing.T) {
 	deb := filepath.Join(out, "routeha_1.2.3~test_amd64.deb")
 	require.FileExists(t, deb)
 
-	info, code := runTool(exec.Command("dpkg-deb", "--info", deb))
-	require.Equal(t, 0, code, info)
-	assert.Contains(t, info, "Package: routeha")
-	assert.Contains(t, info, "Version: 1.2.3~test")
-	assert.Contains(t, info, "Architecture: amd64")
-	contents, code := runTool(exec.Command("dpkg-deb", "--contents", deb))
-	require.Equal(t, 0, code, contents)
-	assert.Regexp(t, `-rwxr-xr-x root/root .* \.`+debAgent+`\n`, contents)
-	assert.Regexp(t, `-rw-r--r-- root/root .* \.`+debMan+`\n`, contents)
+	checkDeb(t, deb, "1.2.3~test", "amd64")
 
 	log, code = runTool(exec.CommandContext(ctx, "dpkg", "-i", deb))
 	t.Cleanup(func() {
@@ -118,17 +110,9 @@ func TestDebScratchRoot(t *testing.T) {
 		t.Run(a.deb, func(t *testing.T) {
 			ctx := labtest.Context(t, 2*time.Minute)
 			deb := filepath.Join(dir, a.debFile())
-			info, code := runTool(exec.Command("dpkg-deb", "--info", deb))
-			require.Equal(t, 0, code, info)
-			assert.Contains(t, info, "Package: routeha")
-			assert.Contains(t, info, "Version: "+pkgVersion+"\n")
-			assert.Contains(t, info, "Architecture: "+a.deb+"\n")
+			info, contents := checkDeb(t, deb, pkgVersion, a.deb)
 			assert.Contains(t, info, "Recommends: pacemaker, resource-agents\n")
 			assert.NotContains(t, info, "Depends:")
-			contents, code := runTool(exec.Command("dpkg-deb", "--contents", deb))
-			require.Equal(t, 0, code, contents)
-			assert.Regexp(t, `-rwxr-xr-x root/root .* \.`+debAgent+`\n`, contents)
-			assert.Regexp(t, `-rw-r--r-- root/root .* \.`+debMan+`\n`, contents)
 			assert.Regexp(t, `-rw-r--r-- root/root .* \./usr/share/doc/routeha/copyright\n`, contents)
 
 			// World-readable, as ocf-tester runs meta-data as nobody.
@@ -172,6 +156,23 @@ func TestDebScratchRoot(t *testing.T) {
 			assert.Equal(t, before, after, "dpkg -r left the root different from before dpkg -i")
 		})
 	}
+}
+
+// checkDeb checks the name, version and architecture dpkg-deb --info
+// shows of the .deb, and that its contents have the agent (rwxr-xr-x) and
+// the man page (rw-r--r--), owned by root. It returns both outputs.
+func checkDeb(t *testing.T, deb, version, arch string) (info, contents string) {
+	t.Helper()
+	info, code := runTool(exec.Command("dpkg-deb", "--info", deb))
+	require.Equal(t, 0, code, info)
+	assert.Contains(t, info, "Package: routeha")
+	assert.Contains(t, info, "Version: "+version+"\n")
+	assert.Contains(t, info, "Architecture: "+arch+"\n")
+	contents, code = runTool(exec.Command("dpkg-deb", "--contents", deb))
+	require.Equal(t, 0, code, contents)
+	assert.Regexp(t, `-rwxr-xr-x root/root .* \.`+debAgent+`\n`, contents)
+	assert.Regexp(t, `-rw-r--r-- root/root .* \.`+debMan+`\n`, contents)
+	return info, contents
 }
 
 // binfmtRuns reports whether the kernel runs goarch binaries through a

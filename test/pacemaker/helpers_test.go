@@ -11,7 +11,6 @@ package pacemaker_test
 import (
 	"bytes"
 	"encoding/xml"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,10 +142,7 @@ func metadata(t *testing.T, bin string) (*Metadata, []byte) {
 	return &md, out
 }
 
-var (
-	spaces = regexp.MustCompile(`\s+`)
-	ansi   = regexp.MustCompile("\x1b\\[[0-9;]*m")
-)
+var spaces = regexp.MustCompile(`\s+`)
 
 // squash collapses white space, so that text wrapped by a tool compares
 // equal to the meta-data's.
@@ -156,17 +152,7 @@ func squash(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(
 // when that variable is set.
 func transcript(t *testing.T, name, cmdline, output string) {
 	t.Helper()
-	dir := os.Getenv("ROUTEHA_TRANSCRIPTS")
-	if dir == "" {
-		return
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	f, err := os.OpenFile(filepath.Join(dir, name+".txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	require.NoError(t, err)
-	defer f.Close()
-	output = ansi.ReplaceAllString(output, "")
-	_, err = fmt.Fprintf(f, "$ %s\n%s\n\n", cmdline, strings.TrimRight(output, "\n"))
-	require.NoError(t, err)
+	labtest.Transcript(t, name, cmdline, output)
 }
 
 // world is the lab's fixture with Source/Dest. Check off on both
@@ -226,4 +212,32 @@ func routeTarget(t *testing.T, w *labtest.World, table string) string {
 		return ""
 	}
 	return r.Target()
+}
+
+// assertRoutedToA checks that both fixture tables route the VIP to node
+// a's ENI and instance, as a start on node a writes them.
+func assertRoutedToA(t *testing.T, w *labtest.World) {
+	t.Helper()
+	want := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
+	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
+}
+
+// vipOn tells whether the VIP is on node n's lo.
+func vipOn(t *testing.T, n *lab.Node) bool {
+	t.Helper()
+	has, err := n.NS.HasAddr("lo", vip)
+	require.NoError(t, err)
+	return has
+}
+
+// requestsBy counts the emulator's requests signed with node n's key.
+func requestsBy(w *labtest.World, n *lab.Node) int {
+	var c int
+	for _, e := range w.Emu.Log() {
+		if e.Principal == n.AccessKeyID {
+			c++
+		}
+	}
+	return c
 }

@@ -12,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/suzlab/routeha/test/ec2emu"
 )
 
 // runOCFTester runs ocf-tester on agent inside node a's network namespace of
@@ -36,19 +34,9 @@ func runOCFTester(t *testing.T, agent string) string {
 
 	// ocf-tester's starts pointed both tables at node a (creating the
 	// routes), and its last stop removed the VIP.
-	want := ec2emu.FixtureENIA + "/" + ec2emu.FixtureInstanceA
-	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable1))
-	assert.Equal(t, want, routeTarget(t, w, ec2emu.FixtureRouteTable2))
-	has, err := a.NS.HasAddr("lo", vip)
-	require.NoError(t, err)
-	assert.False(t, has, "VIP left on lo after ocf-tester's final stop")
-	var byA int
-	for _, e := range w.Emu.Log() {
-		if e.Principal == a.AccessKeyID {
-			byA++
-		}
-	}
-	assert.Positive(t, byA, "the emulator saw no request from node a")
+	assertRoutedToA(t, w)
+	assert.False(t, vipOn(t, a), "VIP left on lo after ocf-tester's final stop")
+	assert.Positive(t, requestsBy(w, a), "the emulator saw no request from node a")
 	return out
 }
 
