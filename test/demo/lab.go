@@ -365,14 +365,10 @@ func (l *Lab) RouteTarget() string {
 	if rt == nil {
 		return ""
 	}
-	r := rt.Route(VIPCIDR)
-	if r == nil {
-		return ""
+	if r := rt.Route(VIPCIDR); r != nil {
+		return r.ENIOrInstance()
 	}
-	if r.NetworkInterfaceID != "" {
-		return r.NetworkInterfaceID
-	}
-	return r.InstanceID
+	return ""
 }
 
 func (l *Lab) startIMDS() error {

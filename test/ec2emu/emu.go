@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -297,11 +298,7 @@ func (e *Emulator) Log() []LogEntry {
 func (e *Emulator) Counts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m := make(map[string]int, len(e.counts))
-	for k, v := range e.counts {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(e.counts)
 }
 
 // Count returns the number of requests for one action.

@@ -131,6 +131,15 @@ func (r Route) Target() string {
 	}
 }
 
+// ENIOrInstance returns the ENI the route points at or, when it names no
+// ENI, its instance ("" for a gateway route).
+func (r Route) ENIOrInstance() string {
+	if r.NetworkInterfaceID != "" {
+		return r.NetworkInterfaceID
+	}
+	return r.InstanceID
+}
+
 // StandardFixture returns the two-node world: VPC 10.0.0.0/16 (and an IPv6
 // block), subnets 10.0.1.0/24 (AZ a) and 10.0.2.0/24 (AZ b), instances
 // FixtureInstanceA/B with one ENI each (source/dest check enabled), two route

@@ -150,7 +150,7 @@ func TestLookupTypes(t *testing.T) {
 			e := newEnv(t)
 			e.Params["lookup_type"] = lt
 			e.Expect("a", "start", lab.OCFSuccess)
-			r := e.W.Emu.Snapshot().RouteTable(rtb1).Route(vipDs)
+			r := e.Route(rtb1, vipDs)
 			require.NotNil(t, r)
 			assert.Equal(t, ec2emu.FixtureInstanceA, r.InstanceID)
 			assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
@@ -166,7 +166,7 @@ func TestIPv6(t *testing.T) {
 	e := newEnv(t)
 	e.Params["ip"] = "2001:db8::10"
 	e.Expect("a", "start", lab.OCFSuccess)
-	r := e.W.Emu.Snapshot().RouteTable(rtb1).Route("2001:db8::10/128")
+	r := e.Route(rtb1, "2001:db8::10/128")
 	require.NotNil(t, r)
 	assert.Equal(t, ec2emu.FixtureENIA, r.NetworkInterfaceID)
 	ok, err := e.W.Node("a").NS.HasAddr("lo", "2001:db8::10/128")

@@ -102,20 +102,23 @@ func CheckReason(t testing.TB, res lab.Result) {
 	}
 }
 
+// Route returns the emulator's route to dest in table (which must exist),
+// nil when there is none.
+func (e *Env) Route(table, dest string) *ec2emu.Route {
+	e.T.Helper()
+	rt := e.W.Emu.Snapshot().RouteTable(table)
+	require.NotNil(e.T, rt, "no table %s", table)
+	return rt.Route(dest)
+}
+
 // Target returns the ENI (or instance) the VIP's route in table points at,
 // "" when there is no route.
 func (e *Env) Target(table string) string {
 	e.T.Helper()
-	rt := e.W.Emu.Snapshot().RouteTable(table)
-	require.NotNil(e.T, rt)
-	r := rt.Route(VIPDs)
-	if r == nil {
-		return ""
+	if r := e.Route(table, VIPDs); r != nil {
+		return r.ENIOrInstance()
 	}
-	if r.NetworkInterfaceID != "" {
-		return r.NetworkInterfaceID
-	}
-	return r.InstanceID
+	return ""
 }
 
 // HasVIP tells whether the VIP is on the node's lo.
