@@ -441,17 +441,25 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		e.mu.Unlock()
 	}
 
+	fail := func(ae *apiError) {
+		record(ae.code, ae.status)
+		e.writeError(w, req, ae)
+	}
+	// waited is false when the client went away before d was over.
+	waited := func(d time.Duration) bool {
+		select {
+		case <-time.After(d):
+			return true
+		case <-hr.Context().Done():
+			return false
+		}
+	}
+
 	// Faults.
 	fx := e.takeFaults(req.action)
-	if fx.delay > 0 {
-		t := time.NewTimer(fx.delay)
-		select {
-		case <-t.C:
-		case <-hr.Context().Done():
-			t.Stop()
-			record("Aborted", 0)
-			return
-		}
+	if fx.delay > 0 && !waited(fx.delay) {
+		record("Aborted", 0)
+		return
 	}
 	if fx.drop {
 		record("Dropped", 0)
@@ -471,33 +479,24 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	if fx.err != nil {
-		record(fx.err.code, fx.err.status)
-		e.writeError(w, req, fx.err)
+		fail(fx.err)
 		return
 	}
 
 	if aerr := e.signedOutOfWindow(req, hr); aerr != nil {
-		record(aerr.code, aerr.status)
-		e.writeError(w, req, aerr)
+		fail(aerr)
 		return
 	}
 	body, aerr := e.dispatch(req)
 	if aerr != nil {
-		record(aerr.code, aerr.status)
-		e.writeError(w, req, aerr)
+		fail(aerr)
 		return
 	}
-	if fx.after > 0 {
-		// Performed, but the answer is slow: a client that gives up
-		// does not know its request took effect.
-		t := time.NewTimer(fx.after)
-		select {
-		case <-t.C:
-		case <-hr.Context().Done():
-			t.Stop()
-			record("AbortedAfterPerforming", 0)
-			return
-		}
+	// Performed, but the answer is slow: a client that gives up does not
+	// know its request took effect.
+	if fx.after > 0 && !waited(fx.after) {
+		record("AbortedAfterPerforming", 0)
+		return
 	}
 	record("", 200)
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")

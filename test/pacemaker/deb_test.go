@@ -100,11 +100,8 @@ func TestDeb(t *testing.T) {
 // also passes on the installed arm64 agent; TestDeb does the rest of what
 // a real install checks for the host's architecture.
 func TestDebScratchRoot(t *testing.T) {
-	labtest.NeedTools(t, "dpkg", "dpkg-deb", "xmllint")
+	labtest.NeedTools(t, "dpkg", "dpkg-deb", "xmllint", dtd) // dtd: package resource-agents
 	t.Parallel()
-	if _, err := os.Stat(dtd); err != nil {
-		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
-	}
 	dir := dist(t)
 	for _, a := range pkgArches {
 		t.Run(a.deb, func(t *testing.T) {

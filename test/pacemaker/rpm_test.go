@@ -228,11 +228,8 @@ func TestRPMLint(t *testing.T) {
 // version, as does the man page; rpm -V finds nothing changed; rpm -e
 // leaves the root exactly as it was.
 func TestRPMInstall(t *testing.T) {
-	labtest.NeedTools(t, "rpm", "xmllint")
+	labtest.NeedTools(t, "rpm", "xmllint", dtd) // dtd: package resource-agents
 	t.Parallel()
-	if _, err := os.Stat(dtd); err != nil {
-		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
-	}
 	dir := dist(t)
 	for _, a := range pkgArches {
 		t.Run(a.rpm, func(t *testing.T) {

@@ -52,10 +52,7 @@ func TestMakeInstall(t *testing.T) {
 // directory), and a document the DTD forbids is rejected by the same check.
 func TestMetadataDTD(t *testing.T) {
 	t.Parallel()
-	labtest.NeedTools(t, "xmllint")
-	if _, err := os.Stat(dtd); err != nil {
-		t.Skipf("%s missing (package resource-agents; bash test/setup/deps.sh)", dtd)
-	}
+	labtest.NeedTools(t, "xmllint", dtd) // dtd: package resource-agents
 	md, raw := metadata(t, agentBin(t))
 
 	// From the DTD's directory, so that the DOCTYPE's relative system id
