@@ -563,18 +563,12 @@ func FormatTable(results []*Result) string {
 	var b strings.Builder
 	b.WriteString("| # | scenario | from → to | fault detected | route written (API) | kernel route | first reply | pings lost | longest reply gap | routeha start | route writes | throttled |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	ms := func(d time.Duration) string {
-		if d == 0 {
-			return "–"
-		}
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	}
 	for _, r := range results {
 		if r == nil || r.Outage != nil || r.Recovery != nil {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s → %s | %s | %s | %s | %s | %d | %s | %s | %d | %d |\n",
-			r.N, r.Name, r.From, r.To, ms(r.Detect), ms(r.RouteAPI), ms(r.Kernel), ms(r.Ping), r.Lost, ms(r.MaxGap), ms(r.Start), r.Writes, r.Throttled)
+			r.N, r.Name, r.From, r.To, msOr(r.Detect), msOr(r.RouteAPI), msOr(r.Kernel), msOr(r.Ping), r.Lost, msOr(r.MaxGap), msOr(r.Start), r.Writes, r.Throttled)
 	}
 	return b.String()
 }

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -41,21 +40,6 @@ func (e *env) runAt(runs ...func() lab.Result) []lab.Result {
 	close(gate)
 	done.Wait()
 	return out
-}
-
-// runRaw runs an action without failing the test from another goroutine.
-func (e *env) runRaw(node, action string, opts ...labtest.Opt) lab.Result {
-	return e.runRawEnv(node, action, nil, opts...)
-}
-
-func (e *env) runRawEnv(node, action string, extraEnv []string, opts ...labtest.Opt) lab.Result {
-	r := e.W.Agent(node)
-	for _, o := range opts {
-		o(r)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return r.Run(ctx, action, e.Params, extraEnv...)
 }
 
 // owner returns the node every configured table routes the VIP to, or ""
@@ -172,8 +156,8 @@ func (e *env) concurrentStarts(variant string, setup func(e *env)) string {
 	const to = 20 * time.Second
 	debug := []string{"HA_DEBUG=1"}
 	res := e.runAt(
-		func() lab.Result { return e.runRawEnv("a", "start", debug, labtest.Timeout(to)) },
-		func() lab.Result { return e.runRawEnv("b", "start", debug, labtest.Timeout(to)) },
+		func() lab.Result { return e.RunRaw("a", "start", debug, labtest.Timeout(to)) },
+		func() lab.Result { return e.RunRaw("b", "start", debug, labtest.Timeout(to)) },
 	)
 	e.W.Emu.ClearFaults()
 	byNode := map[string]lab.Result{"a": res[0], "b": res[1]}
@@ -222,8 +206,8 @@ func TestStartRacingStop(t *testing.T) {
 	e := newEnv(t)
 	e.Expect("a", "start", lab.OCFSuccess)
 	res := e.runAt(
-		func() lab.Result { return e.runRaw("b", "start") },
-		func() lab.Result { return e.runRaw("a", "stop") },
+		func() lab.Result { return e.RunRaw("b", "start", nil) },
+		func() lab.Result { return e.RunRaw("a", "stop", nil) },
 	)
 	for i, r := range res {
 		require.NoError(t, r.Err)

@@ -67,18 +67,30 @@ func (e *Env) Run(node, action string, opts ...Opt) lab.Result {
 // RunEnv is Run with extra environment entries (KEY=VALUE), which win.
 func (e *Env) RunEnv(node, action string, extraEnv []string, opts ...Opt) lab.Result {
 	e.T.Helper()
+	res, timeout := e.run(node, action, extraEnv, opts)
+	require.NoError(e.T, res.Err, "running %s on %s: the process did not exit by itself", action, node)
+	assert.Less(e.T, res.Elapsed, timeout, "%s on %s ran past CRM_meta_timeout", action, node)
+	assert.NotContains(e.T, res.Stderr, "panic", "%s on %s", action, node)
+	assert.NotContains(e.T, res.Stderr, "goroutine ", "%s on %s", action, node)
+	return res
+}
+
+// RunRaw runs an action as RunEnv does, with a 2-minute bound and no
+// check, so that it may run outside the test's goroutine.
+func (e *Env) RunRaw(node, action string, extraEnv []string, opts ...Opt) lab.Result {
+	res, _ := e.run(node, action, extraEnv, opts)
+	return res
+}
+
+// run runs the action and returns its result and CRM_meta_timeout.
+func (e *Env) run(node, action string, extraEnv []string, opts []Opt) (lab.Result, time.Duration) {
 	r := e.W.Agent(node)
 	for _, o := range opts {
 		o(r)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res := r.Run(ctx, action, e.Params, extraEnv...)
-	require.NoError(e.T, res.Err, "running %s on %s: the process did not exit by itself", action, node)
-	assert.Less(e.T, res.Elapsed, r.Timeout, "%s on %s ran past CRM_meta_timeout", action, node)
-	assert.NotContains(e.T, res.Stderr, "panic", "%s on %s", action, node)
-	assert.NotContains(e.T, res.Stderr, "goroutine ", "%s on %s", action, node)
-	return res
+	return r.Run(ctx, action, e.Params, extraEnv...), r.Timeout
 }
 
 // Expect runs an action and requires its exit code; a failure must carry
