@@ -1,12 +1,12 @@
 package ec2emu
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -415,7 +415,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	w.Header().Set("Date", e.clock().UTC().Format(http.TimeFormat))
 	if err := hr.ParseForm(); err != nil {
-		writeEC2Error(w, e.newID(), errf(400, "MalformedQueryString", "%v", err))
+		writeError(w, false, e.newID(), errf(400, "MalformedQueryString", "%v", err))
 		return
 	}
 	req := &request{ctx: hr.Context(), params: map[string]string{}, id: e.newID()}
@@ -505,39 +505,29 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 }
 
 func (e *Emulator) writeError(w http.ResponseWriter, req *request, ae *apiError) {
-	if req.action == "AssumeRole" {
-		writeSTSError(w, req.id, ae)
-		return
-	}
-	writeEC2Error(w, req.id, ae)
+	writeError(w, req.action == "AssumeRole", req.id, ae)
 }
 
-func writeEC2Error(w http.ResponseWriter, id string, ae *apiError) {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Response><Errors><Error><Code>")
-	_ = xml.EscapeText(&b, []byte(ae.code))
-	b.WriteString("</Code><Message>")
-	_ = xml.EscapeText(&b, []byte(ae.message))
-	b.WriteString("</Message></Error></Errors><RequestID>" + id + "</RequestID></Response>")
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.WriteHeader(ae.status)
-	_, _ = w.Write(b.Bytes())
-}
-
-func writeSTSError(w http.ResponseWriter, id string, ae *apiError) {
-	var b bytes.Buffer
-	typ := "Sender"
-	if ae.status >= 500 {
-		typ = "Receiver"
+// writeError answers ae in EC2's error document or, for sts, in STS's.
+func writeError(w http.ResponseWriter, sts bool, id string, ae *apiError) {
+	var code, msg strings.Builder
+	_ = xml.EscapeText(&code, []byte(ae.code))
+	_ = xml.EscapeText(&msg, []byte(ae.message))
+	ctype := "text/xml;charset=UTF-8"
+	body := `<?xml version="1.0" encoding="UTF-8"?>` + "\n<Response><Errors><Error><Code>" + code.String() +
+		"</Code><Message>" + msg.String() + "</Message></Error></Errors><RequestID>" + id + "</RequestID></Response>"
+	if sts {
+		typ := "Sender"
+		if ae.status >= 500 {
+			typ = "Receiver"
+		}
+		ctype = "text/xml"
+		body = `<ErrorResponse xmlns="` + STSNamespace + `"><Error><Type>` + typ + `</Type><Code>` + code.String() +
+			"</Code><Message>" + msg.String() + "</Message></Error><RequestId>" + id + "</RequestId></ErrorResponse>"
 	}
-	b.WriteString(`<ErrorResponse xmlns="` + STSNamespace + `"><Error><Type>` + typ + `</Type><Code>`)
-	_ = xml.EscapeText(&b, []byte(ae.code))
-	b.WriteString("</Code><Message>")
-	_ = xml.EscapeText(&b, []byte(ae.message))
-	b.WriteString("</Message></Error><RequestId>" + id + "</RequestId></ErrorResponse>")
-	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(ae.status)
-	_, _ = w.Write(b.Bytes())
+	_, _ = io.WriteString(w, body)
 }
 
 // marshal renders a response struct with the XML header.
