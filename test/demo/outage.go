@@ -495,14 +495,11 @@ func (l *Lab) ScenarioAPIDownKillLong(ctx context.Context) ([]*Result, error) {
 
 // FormatOutageTable formats the outage results as a Markdown table.
 func FormatOutageTable(results []*Result) string {
-	var b strings.Builder
-	b.WriteString("| # | scenario | API down | pings lost | longest reply gap | stops / starts | fail-count | request bursts from the node (requests, most in one burst) | back to a good read | routeha's warnings | result |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range results {
-		if r == nil || r.Outage == nil {
-			continue
-		}
+	return markdownTable(results, "# | scenario | API down | pings lost | longest reply gap | stops / starts | fail-count | request bursts from the node (requests, most in one burst) | back to a good read | routeha's warnings | result", func(r *Result) []any {
 		o := r.Outage
+		if o == nil {
+			return nil
+		}
 		res := "held"
 		if len(o.Problems) > 0 {
 			res = "FAILED: " + strings.Join(o.Problems, "; ")
@@ -519,26 +516,38 @@ func FormatOutageTable(results []*Result) string {
 		} else {
 			w = "none"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d ms | %d / %d | %d | %d (%d, %d) | %s | %s | %s |\n",
-			r.N, r.Name, o.Down, o.Lost, o.MaxGap.Milliseconds(), o.Stops, o.Starts, o.FailMax,
-			o.Monitors, o.Requests, o.PerMon, msOr(o.Recovered), w, strings.ReplaceAll(res, "|", "\\|"))
-	}
-	return b.String()
+		return []any{r.N, r.Name, o.Down, o.Lost, fmt.Sprintf("%d ms", o.MaxGap.Milliseconds()), fmt.Sprintf("%d / %d", o.Stops, o.Starts), o.FailMax,
+			fmt.Sprintf("%d (%d, %d)", o.Monitors, o.Requests, o.PerMon), msOr(o.Recovered), w, strings.ReplaceAll(res, "|", "\\|")}
+	})
 }
 
 // FormatRecoveryTable formats scenario 10's results as a Markdown table.
 func FormatRecoveryTable(results []*Result) string {
+	return markdownTable(results, "# | scenario | from → to | API back | survivor's starts (failed) | first start ended | route written | first reply | first reply after the API's return | pings lost", func(r *Result) []any {
+		c := r.Recovery
+		if c == nil {
+			return nil
+		}
+		return []any{r.N, r.Name, r.From + " → " + r.To, msOr(c.APIBack), fmt.Sprintf("%d (%d)", c.StartsOK+c.StartsFailed, c.StartsFailed),
+			msOr(c.FirstStartEnd), msOr(c.RouteAPI), msOr(c.Ping), msOr(c.FromAPIBack), c.Lost}
+	})
+}
+
+// markdownTable is a Markdown table with the header's columns (separated
+// by " | ") and a row of cells for each result that row gives cells for.
+func markdownTable(results []*Result, header string, row func(*Result) []any) string {
 	var b strings.Builder
-	b.WriteString("| # | scenario | from → to | API back | survivor's starts (failed) | first start ended | route written | first reply | first reply after the API's return | pings lost |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| " + header + " |\n|" + strings.Repeat("---|", strings.Count(header, " | ")+1) + "\n")
 	for _, r := range results {
-		if r == nil || r.Recovery == nil {
+		if r == nil {
 			continue
 		}
-		c := r.Recovery
-		fmt.Fprintf(&b, "| %s | %s | %s → %s | %s | %d (%d) | %s | %s | %s | %s | %d |\n",
-			r.N, r.Name, r.From, r.To, msOr(c.APIBack), c.StartsOK+c.StartsFailed, c.StartsFailed,
-			msOr(c.FirstStartEnd), msOr(c.RouteAPI), msOr(c.Ping), msOr(c.FromAPIBack), c.Lost)
+		if cells := row(r); cells != nil {
+			for _, c := range cells {
+				fmt.Fprintf(&b, "| %v ", c)
+			}
+			b.WriteString("|\n")
+		}
 	}
 	return b.String()
 }

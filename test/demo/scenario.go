@@ -560,15 +560,10 @@ func loseInstance(n *Node) error {
 
 // FormatTable formats results as a Markdown table.
 func FormatTable(results []*Result) string {
-	var b strings.Builder
-	b.WriteString("| # | scenario | from → to | fault detected | route written (API) | kernel route | first reply | pings lost | longest reply gap | routeha start | route writes | throttled |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range results {
-		if r == nil || r.Outage != nil || r.Recovery != nil {
-			continue
+	return markdownTable(results, "# | scenario | from → to | fault detected | route written (API) | kernel route | first reply | pings lost | longest reply gap | routeha start | route writes | throttled", func(r *Result) []any {
+		if r.Outage != nil || r.Recovery != nil {
+			return nil
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s → %s | %s | %s | %s | %s | %d | %s | %s | %d | %d |\n",
-			r.N, r.Name, r.From, r.To, msOr(r.Detect), msOr(r.RouteAPI), msOr(r.Kernel), msOr(r.Ping), r.Lost, msOr(r.MaxGap), msOr(r.Start), r.Writes, r.Throttled)
-	}
-	return b.String()
+		return []any{r.N, r.Name, r.From + " → " + r.To, msOr(r.Detect), msOr(r.RouteAPI), msOr(r.Kernel), msOr(r.Ping), r.Lost, msOr(r.MaxGap), msOr(r.Start), r.Writes, r.Throttled}
+	})
 }
