@@ -2,10 +2,11 @@ package reliability
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,13 +123,8 @@ func TestConcurrentStarts(t *testing.T) {
 				for i := 0; i < runs && !t.Failed(); i++ {
 					outcomes[e.concurrentStarts(v.name, v.setup)]++
 				}
-				var keys []string
-				for k := range outcomes {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
 				var parts []string
-				for _, k := range keys {
+				for _, k := range slices.Sorted(maps.Keys(outcomes)) {
 					parts = append(parts, fmt.Sprintf("%s: %d", k, outcomes[k]))
 				}
 				t.Logf("%d runs: %s", runs, strings.Join(parts, "; "))
