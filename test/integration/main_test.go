@@ -388,3 +388,21 @@ func TestUnknownAction(t *testing.T) {
 	assert.Equal(t, 3, res.Code)
 	assert.Contains(t, res.Reason, "unknown action")
 }
+
+// A boolean written as earlier releases accepted it (Yes, y, On: Pacemaker's
+// crm_is_true spellings) still works after an upgrade: a recurring monitor
+// that answered 6 for it would stop the resource on every node. A value
+// that is no boolean at all is still a configuration error.
+func TestBooleanSpellingsOfEarlierReleases(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.Params["create_route"] = "Yes"
+	e.Expect("a", "start", lab.OCFSuccess)
+	for _, v := range []string{"Yes", "y", "On", "ja", "1"} {
+		e.Params["create_route"] = v
+		e.Expect("a", "monitor", lab.OCFSuccess, labtest.Recurring)
+	}
+	e.Params["create_route"] = "maybe"
+	res := e.Expect("a", "validate-all", lab.OCFConfigured)
+	assert.Contains(t, res.Reason, "create_route")
+}
